@@ -1,0 +1,81 @@
+# Lotsen: `make run` starts everything, `make test` checks everything. `make help` lists all.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+VENV_RASA := .venv-rasa
+PY := $(VENV)/bin/python
+RASA := $(VENV_RASA)/bin/rasa
+MODEL := models/lotsen.tar.gz
+TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
+
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@py=$$(scripts/find-python.sh 3.11) && rm -rf $(VENV) && "$$py" -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(VENV_RASA)/.installed: requirements-rasa.txt
+	@py=$$(scripts/find-python.sh 3.10) && rm -rf $(VENV_RASA) && "$$py" -m venv $(VENV_RASA)
+	$(VENV_RASA)/bin/pip install --quiet --no-deps -r requirements-rasa.txt
+	@touch $@
+
+.PHONY: install
+install: $(VENV)/.installed $(VENV_RASA)/.installed ## Create both virtual environments
+
+.PHONY: db
+db: $(VENV)/.installed ## Apply database migrations
+	@. scripts/env.sh && $(VENV)/bin/lotsen db upgrade
+
+.PHONY: domain
+domain: $(VENV)/.installed ## Write domain.yml's responses from data/content/en
+	@$(VENV)/bin/lotsen content sync-domain
+
+.PHONY: train
+train: install ## Train the model (Rasa skips it when data, domain and config are unchanged)
+	@$(VENV)/bin/lotsen content sync-domain --check
+	$(RASA) train --fixed-model-name lotsen --out models --data data/nlu data/rules data/stories
+
+.PHONY: run
+run: install db train ## Set up on first use, train if needed, start the whole system
+	@. scripts/env.sh && echo && \
+	  echo "Lotsen is starting (Ctrl-C stops it):" && \
+	  echo "  conversation API  $$LOTSEN_PUBLIC_URL/api/v1/conversations" && \
+	  echo "  readiness         $$LOTSEN_PUBLIC_URL/readyz" && \
+	  echo "  Rasa (local only) $$RASA_URL   action server (local only) $$ACTION_SERVER_URL" && echo
+	$(VENV)/bin/honcho start -f Procfile
+
+.PHONY: lint
+lint: $(VENV)/.installed ## ruff and mypy
+	$(VENV)/bin/ruff check bot actions tests bench
+	$(VENV)/bin/ruff format --check bot actions tests bench
+	$(VENV)/bin/mypy
+
+.PHONY: validate
+validate: install ## Rasa data validation, warnings are errors
+	$(VENV)/bin/lotsen content sync-domain --check
+	$(RASA) data validate --fail-on-warnings --data data/nlu data/rules data/stories
+
+.PHONY: test-conversations
+test-conversations: train ## Rasa conversation tests (tests/test_*.yml)
+	$(RASA) test core --stories tests --fail-on-prediction-errors --out reports/rasa-core
+
+.PHONY: test
+test: ## Everything: lint, types, data validation, training, conversation tests, pytest
+	@scripts/test-all.sh
+
+.PHONY: bench
+bench: install train ## Benchmarks (print their numbers)
+	$(PY) -m bench.conversation_latency
+
+.PHONY: clean
+clean: ## Remove environments, models and local data
+	rm -rf $(VENV) $(VENV_RASA) models var reports .rasa

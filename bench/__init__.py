@@ -1,0 +1,1 @@
+"""Benchmarks: each module prints its numbers and asserts nothing (`make bench`)."""

@@ -1,0 +1,1 @@
+"""Lotsen: the multilingual front desk of a municipality's integration services."""

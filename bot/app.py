@@ -1,0 +1,75 @@
+"""The ASGI app: conversation API, NLG endpoint and health checks (`create_app` factory)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.conversations import api
+from bot.conversations.rasa_client import RasaClient
+from bot.conversations.router import Router
+from bot.conversations.store import ConversationStore
+from bot.db import get_sessionmaker
+from bot.health import healthz, readyz
+from bot.language import detect_language
+from bot.nlg.content import get_catalog
+from bot.nlg.endpoint import nlg_endpoint
+from bot.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+
+def _warm_up() -> None:
+    """Load content and the language detector before the first person waits for them."""
+    get_catalog(get_settings().lotsen_content_dir)
+    detect_language("Hej, jag undrar hur integrationsplanen fungerar.")
+
+
+@asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    settings = get_settings()
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+    async with httpx.AsyncClient(limits=limits) as http:
+        app.state.http = http
+        app.state.store = ConversationStore(get_sessionmaker())
+        app.state.router = Router(
+            app.state.store, RasaClient(http, settings.rasa_url, settings.rasa_timeout_seconds)
+        )
+        await asyncio.to_thread(_warm_up)
+        logger.info("Lotsen app ready at %s", settings.lotsen_public_url)
+        yield
+
+
+async def _api_error(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, api.ApiError)
+    return error.response()
+
+
+async def _unexpected_error(_request: Request, error: Exception) -> Response:
+    logger.error("unhandled error", exc_info=error)
+    return JSONResponse(
+        {"error": {"code": "internal_error", "message": "Something went wrong."}},
+        status_code=500,
+    )
+
+
+def create_app() -> Starlette:
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/nlg", nlg_endpoint, methods=["POST"]),
+        *api.routes,
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={api.ApiError: _api_error, Exception: _unexpected_error},
+    )

@@ -1,0 +1,1 @@
+"""Conversations: the gateway's store, the router and the conversation API."""

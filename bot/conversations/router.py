@@ -1,0 +1,152 @@
+"""The router: every inbound message is stored, then forwarded by the conversation's state.
+
+In state `bot` a message goes to Rasa with the conversation's language as metadata; every
+reply is stored before it is returned. Rasa (through an action) can send control messages
+as `custom` JSON under the key `lotsen`; the gateway applies them and shows them to nobody.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from bot.conversations.rasa_client import RasaClient, RasaUnavailableError
+from bot.conversations.store import ConversationStore, ConversationView, MessageView
+from bot.conversations.text import clean_text
+from bot.db.models import ConversationState, LanguageSource, MessageStatus
+from bot.language import detect_language, is_supported
+from bot.nlg.render import render_response
+
+logger = logging.getLogger(__name__)
+
+CONTROL_KEY = "lotsen"
+
+
+class EmptyMessageError(ValueError):
+    pass
+
+
+class UnissuedPayloadError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    messages: list[MessageView]
+    language: str
+    state: str
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """What a person sent: typed text, or the payload of a button the gateway issued."""
+
+    text: str | None = None
+    payload: str | None = None
+
+
+@dataclass(frozen=True)
+class _Received:
+    message_id: int
+    rasa_text: str
+    language: str
+
+
+class Router:
+    def __init__(self, store: ConversationStore, rasa: RasaClient) -> None:
+        self._store = store
+        self._rasa = rasa
+
+    async def handle(self, conversation: ConversationView, inbound: Inbound) -> TurnResult:
+        # Checking, detecting and storing share one worker thread hop and one transaction.
+        received = await asyncio.to_thread(self._receive, conversation, inbound)
+        language = received.language
+        if conversation.state != ConversationState.BOT:
+            # Handoff (waiting/human) keeps the bot silent; the coordinator side reads it.
+            return TurnResult(messages=[], language=language, state=conversation.state)
+
+        metadata = {
+            "language": language,
+            "municipality": conversation.municipality,
+            "channel": conversation.channel,
+        }
+        try:
+            replies = await self._rasa.send(conversation.id, received.rasa_text, metadata)
+        except RasaUnavailableError as error:
+            logger.warning("conversation %s: %s", conversation.id, error)
+            apology = render_response(
+                "utter_service_unavailable", language, conversation.municipality
+            )
+            stored = await asyncio.to_thread(
+                self._store.finish_turn,
+                conversation.id,
+                received.message_id,
+                status=MessageStatus.FAILED,
+                replies=[(apology.text, apology.buttons)],
+                language=language,
+            )
+            return TurnResult(messages=stored, language=language, state=conversation.state)
+
+        chosen = _chosen_language(replies)
+        if chosen is not None:
+            language = chosen
+        stored = await asyncio.to_thread(
+            self._store.finish_turn,
+            conversation.id,
+            received.message_id,
+            status=MessageStatus.PROCESSED,
+            replies=[(str(r["text"]), _buttons(r)) for r in replies if r.get("text")],
+            language=language,
+            chosen_language=chosen is not None,
+        )
+        return TurnResult(messages=stored, language=language, state=conversation.state)
+
+    def _receive(self, conversation: ConversationView, inbound: Inbound) -> _Received:
+        language = conversation.language
+        detected = False
+        if inbound.payload is not None:
+            button = self._store.issued_button(conversation.id, inbound.payload)
+            if button is None:
+                raise UnissuedPayloadError(inbound.payload)
+            shown_text = str(button.get("title", ""))
+            rasa_text = inbound.payload
+        else:
+            shown_text = clean_text(inbound.text or "")
+            if not shown_text:
+                raise EmptyMessageError
+            rasa_text = shown_text
+            if conversation.language_source != LanguageSource.CHOSEN:
+                found = detect_language(shown_text)
+                if found is not None and found != language:
+                    language, detected = found, True
+        message_id = self._store.store_inbound(
+            conversation.id,
+            text=shown_text,
+            payload=inbound.payload,
+            language=language,
+            detected_language=detected,
+        )
+        return _Received(message_id=message_id, rasa_text=rasa_text, language=language)
+
+
+def _chosen_language(replies: list[dict[str, Any]]) -> str | None:
+    """The language a control message from Rasa sets, if any."""
+    chosen = None
+    for reply in replies:
+        custom = reply.get("custom")
+        if isinstance(custom, dict) and isinstance(custom.get(CONTROL_KEY), dict):
+            language = custom[CONTROL_KEY].get("set_language")
+            if is_supported(language):
+                chosen = str(language)
+    return chosen
+
+
+def _buttons(reply: dict[str, Any]) -> list[dict[str, str]]:
+    buttons = reply.get("buttons") or []
+    return [
+        {"title": str(button["title"]), "payload": str(button["payload"])}
+        for button in buttons
+        if isinstance(button, dict) and "title" in button and "payload" in button
+    ]

@@ -1,0 +1,229 @@
+"""Database work of the gateway. Plain synchronous functions, called through
+`asyncio.to_thread` by the async router so they never block the event loop."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.db.models import (
+    Conversation,
+    ConversationState,
+    LanguageSource,
+    Message,
+    MessageDirection,
+    MessageSender,
+    MessageStatus,
+)
+
+# How far back a button's payload stays valid: a person may scroll up and press an older one.
+PAYLOAD_LOOKBACK_MESSAGES = 50
+
+
+class UnknownConversationError(LookupError):
+    pass
+
+
+class InvalidTokenError(PermissionError):
+    pass
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    id: str
+    channel: str
+    municipality: str
+    language: str
+    language_source: str
+    state: str
+
+    @classmethod
+    def of(cls, conversation: Conversation) -> ConversationView:
+        return cls(
+            id=conversation.id,
+            channel=conversation.channel,
+            municipality=conversation.municipality,
+            language=conversation.language,
+            language_source=conversation.language_source,
+            state=conversation.state,
+        )
+
+
+@dataclass(frozen=True)
+class MessageView:
+    id: int
+    sender: str
+    text: str | None
+    buttons: list[dict[str, Any]]
+    language: str
+    created_at: str
+
+    @classmethod
+    def of(cls, message: Message) -> MessageView:
+        return cls(
+            id=message.id,
+            sender=message.sender,
+            text=message.text,
+            buttons=list(message.buttons or []),
+            language=message.language,
+            created_at=message.created_at.isoformat(),
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "sender": self.sender,
+            "text": self.text,
+            "buttons": self.buttons,
+            "language": self.language,
+            "created_at": self.created_at,
+        }
+
+
+class ConversationStore:
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._sessions = session_factory
+
+    def create(
+        self, *, channel: str, municipality: str, language: str, language_source: LanguageSource
+    ) -> tuple[ConversationView, str]:
+        token = secrets.token_urlsafe(32)
+        conversation = Conversation(
+            id=uuid.uuid4().hex,
+            token_hash=hash_token(token),
+            channel=channel,
+            municipality=municipality,
+            language=language,
+            language_source=language_source,
+            state=ConversationState.BOT,
+        )
+        with self._sessions.begin() as session:
+            session.add(conversation)
+            session.flush()
+            view = ConversationView.of(conversation)
+        return view, token
+
+    def find(self, conversation_id: str) -> tuple[ConversationView, str] | None:
+        """The conversation and its token hash, or None."""
+        with self._sessions() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                return None
+            return ConversationView.of(conversation), conversation.token_hash
+
+    def authenticate(self, conversation_id: str, token: str) -> ConversationView:
+        found = self.find(conversation_id)
+        if found is None:
+            raise UnknownConversationError(conversation_id)
+        view, token_hash = found
+        if not hmac.compare_digest(token_hash, hash_token(token)):
+            raise InvalidTokenError(conversation_id)
+        return view
+
+    def store_inbound(
+        self,
+        conversation_id: str,
+        *,
+        text: str,
+        payload: str | None,
+        language: str,
+        detected_language: bool = False,
+    ) -> int:
+        """Stores what the person sent; a newly detected language is kept with it."""
+        with self._sessions.begin() as session:
+            if detected_language:
+                self._set_language(session, conversation_id, language, LanguageSource.DETECTED)
+            message = Message(
+                conversation_id=conversation_id,
+                direction=MessageDirection.INBOUND,
+                sender=MessageSender.USER,
+                text=text,
+                payload=payload,
+                language=language,
+                status=MessageStatus.RECEIVED,
+            )
+            session.add(message)
+            session.flush()
+            return message.id
+
+    def finish_turn(
+        self,
+        conversation_id: str,
+        inbound_id: int,
+        *,
+        status: MessageStatus,
+        replies: list[tuple[str, list[dict[str, Any]]]],
+        language: str,
+        chosen_language: bool = False,
+    ) -> list[MessageView]:
+        """One transaction for the end of a turn: the replies, the inbound message's status
+        and a language the person chose through Rasa."""
+        with self._sessions.begin() as session:
+            if chosen_language:
+                self._set_language(session, conversation_id, language, LanguageSource.CHOSEN)
+            inbound = session.get(Message, inbound_id)
+            if inbound is not None:
+                inbound.status = status
+            rows = [
+                Message(
+                    conversation_id=conversation_id,
+                    direction=MessageDirection.OUTBOUND,
+                    sender=MessageSender.BOT,
+                    text=text,
+                    buttons=buttons or None,
+                    language=language,
+                    status=MessageStatus.SENT,
+                )
+                for text, buttons in replies
+            ]
+            session.add_all(rows)
+            session.flush()
+            return [MessageView.of(row) for row in rows]
+
+    @staticmethod
+    def _set_language(
+        session: Session, conversation_id: str, language: str, source: LanguageSource
+    ) -> None:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is not None:
+            conversation.language = language
+            conversation.language_source = source
+
+    def issued_button(self, conversation_id: str, payload: str) -> dict[str, Any] | None:
+        """The button that carried `payload` in this conversation, if the gateway issued one."""
+        with self._sessions() as session:
+            recent = session.scalars(
+                select(Message)
+                .where(
+                    Message.conversation_id == conversation_id,
+                    Message.direction == MessageDirection.OUTBOUND,
+                )
+                .order_by(Message.id.desc())
+                .limit(PAYLOAD_LOOKBACK_MESSAGES)
+            )
+            for message in recent:
+                for button in message.buttons or []:
+                    if button.get("payload") == payload:
+                        return dict(button)
+        return None
+
+    def messages_after(self, conversation_id: str, after: int, limit: int) -> list[MessageView]:
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(Message)
+                .where(Message.conversation_id == conversation_id, Message.id > after)
+                .order_by(Message.id)
+                .limit(limit)
+            )
+            return [MessageView.of(row) for row in rows]

@@ -1,0 +1,1 @@
+"""Natural language generation: every `utter_*` rendered from data/content/<lang>/."""

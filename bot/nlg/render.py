@@ -1,0 +1,44 @@
+"""One call that turns a response name into a message for a language and municipality."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from bot.language import is_supported
+from bot.municipality import UnknownMunicipalityError, get_municipality
+from bot.nlg.content import RenderedMessage, get_catalog
+from bot.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+MISSING_RESPONSE_FALLBACK = "utter_default"
+
+
+def render_response(
+    name: str,
+    language: str,
+    municipality_id: str | None = None,
+    arguments: Mapping[str, Any] | None = None,
+) -> RenderedMessage:
+    settings = get_settings()
+    if not is_supported(language):
+        language = settings.lotsen_default_language
+    try:
+        municipality = get_municipality(municipality_id)
+    except UnknownMunicipalityError:
+        logger.warning("unknown municipality %r, using the default", municipality_id)
+        municipality = get_municipality(None)
+    variables: dict[str, Any] = municipality.variables(language)
+    for key, value in (arguments or {}).items():
+        if isinstance(value, str | int | float):
+            variables.setdefault(key, value)
+    catalog = get_catalog(settings.lotsen_content_dir)
+    message = catalog.render(name, language, variables)
+    if message is None:
+        logger.error("no content for response %s in any language", name)
+        message = catalog.render(MISSING_RESPONSE_FALLBACK, language, variables)
+    if message is None:
+        raise LookupError(f"no content for {name} nor {MISSING_RESPONSE_FALLBACK}")
+    return message

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The Rasa server: 127.0.0.1 only, HTTP API behind a token, telemetry off.
+set -eu
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+mkdir -p var
+exec .venv-rasa/bin/rasa run --enable-api --auth-token "$RASA_API_TOKEN" \
+  --interface 127.0.0.1 --port "$RASA_PORT" --model "$RASA_MODEL" \
+  --endpoints endpoints.yml --credentials credentials.yml

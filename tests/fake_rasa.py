@@ -1,0 +1,84 @@
+"""A stand-in for Rasa's REST channel on a real local port, for the gateway's own tests.
+
+It records what reached it, and what the gateway had stored at that moment, so a test
+can prove the store-before-forward order. It can be switched down (connection refused)
+and up again. The integration tests use the real Rasa.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bot.system import free_port
+
+Reply = Callable[[dict[str, Any]], list[dict[str, Any]]]
+
+
+def echo(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "recipient_id": body["sender"],
+            "text": f"echo ({body['metadata']['language']}): {body['message']}",
+            "buttons": [{"title": "Plan", "payload": "/ask_integration_plan"}],
+        }
+    ]
+
+
+@dataclass
+class FakeRasa:
+    on_receive: Callable[[dict[str, Any]], None] | None = None
+    reply: Reply = echo
+    port: int = field(default_factory=free_port)
+    received: list[dict[str, Any]] = field(default_factory=list)
+    _server: uvicorn.Server | None = None
+    _thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _app(self) -> Starlette:
+        async def webhook(request: Request) -> JSONResponse:
+            body = await request.json()
+            self.received.append(body)
+            if self.on_receive is not None:
+                self.on_receive(body)
+            return JSONResponse(self.reply(body))
+
+        async def status(_request: Request) -> JSONResponse:
+            return JSONResponse({"model_file": "fake.tar.gz"})
+
+        return Starlette(
+            routes=[
+                Route("/webhooks/rest/webhook", webhook, methods=["POST"]),
+                Route("/status", status),
+            ]
+        )
+
+    def start(self) -> None:
+        config = uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="error")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise TimeoutError("fake Rasa did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+        self._server = None
+        self._thread = None

@@ -1,0 +1,150 @@
+"""The real three processes on free ports: Rasa, the action server and the app.
+
+Needs the trained model in models/ (`make test` trains it before pytest runs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.settings import PROJECT_ROOT
+from bot.system import RunningSystem
+
+pytestmark = pytest.mark.integration
+
+MODEL_DIR = PROJECT_ROOT / "models"
+CYRILLIC = range(0x0400, 0x0500)
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    if not any(MODEL_DIR.glob("*.tar.gz")):
+        pytest.fail("no trained model in models/: run `make train` (make test does)")
+    with RunningSystem(workdir=Path(tmp_path_factory.mktemp("system"))) as running:
+        yield running
+
+
+class Person:
+    def __init__(self, system: RunningSystem, language: str | None) -> None:
+        self.http = httpx.Client(base_url=system.app_url, timeout=60)
+        body = {"language": language} if language else {}
+        created = self.http.post("/api/v1/conversations", json=body)
+        assert created.status_code == 201, created.text
+        self.id = created.json()["conversation_id"]
+        self.http.headers["Authorization"] = f"Bearer {created.json()['token']}"
+
+    def say(self, text: str) -> dict[str, Any]:
+        return self._post({"text": text})
+
+    def press(self, payload: str) -> dict[str, Any]:
+        return self._post({"payload": payload})
+
+    def _post(self, body: dict[str, str]) -> dict[str, Any]:
+        response = self.http.post(f"/api/v1/conversations/{self.id}/messages", json=body)
+        assert response.status_code == 200, response.text
+        data: dict[str, Any] = response.json()
+        return data
+
+
+def texts(reply: dict[str, Any]) -> str:
+    return "\n".join(message["text"] for message in reply["messages"])
+
+
+def payloads(reply: dict[str, Any]) -> list[str]:
+    return [b["payload"] for message in reply["messages"] for b in message["buttons"]]
+
+
+def is_cyrillic(text: str) -> bool:
+    return any(ord(ch) in CYRILLIC for ch in text)
+
+
+@pytest.mark.parametrize(
+    ("language", "greeting", "question", "marker"),
+    [
+        ("uk", "Привіт!", "Як мені отримати план інтеграції?", "план інтеграції"),
+        ("sv", "Hej!", "Hur får jag en integrationsplan?", "integrationsplan"),
+        ("fi", "Hei!", "Miten saan kotoutumissuunnitelman?", "kotoutumissuunnitelma"),
+        ("en", "Hello!", "How do I get an integration plan?", "integration plan"),
+    ],
+)
+def test_a_conversation_in_each_language(
+    system: RunningSystem, language: str, greeting: str, question: str, marker: str
+) -> None:
+    person = Person(system, language)
+    hello = person.say(greeting)
+    assert hello["language"] == language
+    assert "/ask_integration_plan" in payloads(hello)
+    assert is_cyrillic(texts(hello)) == (language == "uk")
+
+    answer = person.say(question)
+    assert marker in texts(answer).lower()
+    assert is_cyrillic(texts(answer)) == (language == "uk")
+
+    # The same topic through the button the greeting offered.
+    pressed = person.press("/ask_integration_plan")
+    assert texts(pressed) == texts(answer)
+
+
+def test_changing_the_language_mid_conversation(system: RunningSystem) -> None:
+    person = Person(system, "sv")
+    menu = person.say("Jag vill byta språk")
+    assert '/choose_language{"language": "uk"}' in payloads(menu)
+    changed = person.press('/choose_language{"language": "uk"}')
+    assert changed["language"] == "uk"
+    assert is_cyrillic(texts(changed))
+    plan = person.say("what is the integration plan?")  # chosen: detection does not switch back
+    assert plan["language"] == "uk" and is_cyrillic(texts(plan))
+    english = person.say("Can you speak English please?")
+    assert english["language"] == "en"
+    assert not is_cyrillic(texts(english))
+
+
+def test_the_language_is_detected_when_not_given(system: RunningSystem) -> None:
+    person = Person(system, None)
+    reply = person.say("Hyvää päivää! Miten saan kotoutumissuunnitelman?")
+    assert reply["language"] == "fi"
+    assert "kotoutumissuunnitelma" in texts(reply).lower()
+
+
+def test_out_of_scope_and_not_understood(system: RunningSystem) -> None:
+    person = Person(system, "en")
+    off_topic = person.say("Can you tell me a joke about football?")
+    assert "cannot help with that" in texts(off_topic)
+    gibberish = person.say("qwzx plorf vvvtt")
+    assert "did not understand" in texts(gibberish)
+
+
+def test_injected_intent_syntax_is_read_as_text(system: RunningSystem) -> None:
+    person = Person(system, "en")
+    reply = person.say('/choose_language{"language": "fi"}')
+    assert reply["language"] == "en"
+
+
+def test_conversation_survives_a_rasa_restart(system: RunningSystem) -> None:
+    person = Person(system, "uk")
+    person.say("Привіт!")
+    system.stop_process("rasa")
+    down = person.say("Що таке план інтеграції?")
+    assert is_cyrillic(texts(down))
+    assert "/ask_integration_plan" not in payloads(down)
+    readiness = httpx.get(f"{system.app_url}/readyz", timeout=10)
+    assert readiness.status_code == 503
+    assert readiness.json()["checks"]["rasa"] != "ok"
+
+    system.start_process("rasa")
+    system.wait_until_ready(timeout=240)
+    back = person.say("Що таке план інтеграції?")
+    assert "план інтеграції" in texts(back).lower()
+    # The tracker store kept the conversation: Rasa still knows the first greeting.
+    tracker = httpx.get(
+        f"{system.rasa_url}/conversations/{person.id}/tracker",
+        params={"token": system.rasa_token},
+        timeout=10,
+    ).json()
+    user_texts = [e.get("text") for e in tracker["events"] if e["event"] == "user"]
+    assert user_texts[0] == "Привіт!"
