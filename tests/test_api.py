@@ -91,6 +91,7 @@ def test_messages_since_a_cursor(client: TestClient) -> None:
     url = f"/api/v1/conversations/{conversation_id}/messages"
     everything = client.get(url, headers=headers).json()
     assert [m["sender"] for m in everything["messages"]] == ["user", "bot"]
+    assert all(m["created_at"].endswith("+00:00") for m in everything["messages"])
     first_id = everything["messages"][0]["id"]
     after_first = client.get(url, params={"after": first_id}, headers=headers).json()
     assert [m["sender"] for m in after_first["messages"]] == ["bot"]

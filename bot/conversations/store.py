@@ -8,6 +8,7 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import select
@@ -77,7 +78,10 @@ class MessageView:
             text=message.text,
             buttons=list(message.buttons or []),
             language=message.language,
-            created_at=message.created_at.isoformat(),
+            # SQLite gives back naive datetimes; every stored time is UTC.
+            created_at=message.created_at.replace(
+                tzinfo=message.created_at.tzinfo or UTC
+            ).isoformat(),
         )
 
     def as_json(self) -> dict[str, Any]:
