@@ -26,12 +26,14 @@ def rasa_body(response: str, metadata: dict[str, Any], **arguments: Any) -> dict
 
 
 def nlg(client: TestClient, body: dict[str, Any], token: str = NLG_TOKEN) -> Any:
-    return client.post(f"/nlg?token={token}", json=body)
+    return client.post("/nlg", json=body, headers={"Authorization": f"Bearer {token}"})
 
 
 def test_needs_the_token(client: TestClient) -> None:
     assert nlg(client, rasa_body("utter_greet", {}), token="wrong").status_code == 401
     assert client.post("/nlg", json=rasa_body("utter_greet", {})).status_code == 401
+    as_query = client.post(f"/nlg?token={NLG_TOKEN}", json=rasa_body("utter_greet", {}))
+    assert as_query.status_code == 401
 
 
 def test_renders_in_the_language_of_the_message_metadata(client: TestClient) -> None:
@@ -73,6 +75,7 @@ def test_unknown_response_gets_the_fallback_answer(client: TestClient) -> None:
 
 
 def test_bad_bodies(client: TestClient) -> None:
-    assert client.post(f"/nlg?token={NLG_TOKEN}", content=b"{").status_code == 400
+    headers = {"Authorization": f"Bearer {NLG_TOKEN}"}
+    assert client.post("/nlg", content=b"{", headers=headers).status_code == 400
     assert nlg(client, {"arguments": {}}).status_code == 400
-    assert client.post(f"/nlg?token={NLG_TOKEN}", json=[1]).status_code == 400
+    assert client.post("/nlg", json=[1], headers=headers).status_code == 400

@@ -36,8 +36,10 @@ def _latest_metadata(body: dict[str, Any]) -> dict[str, Any]:
 
 async def nlg_endpoint(request: Request) -> JSONResponse:
     settings = get_settings()
-    token = request.query_params.get("token", "")
-    if not hmac.compare_digest(token.encode(), settings.nlg_token.encode()):
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.strip().encode(), settings.nlg_token.encode()
+    ):
         return JSONResponse({"error": {"code": "unauthorized"}}, status_code=401)
     try:
         body = await request.json()
