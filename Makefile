@@ -19,13 +19,13 @@ help: ## List the targets
 
 $(VENV)/.installed: pyproject.toml
 	@py=$$(scripts/find-python.sh 3.11) && rm -rf $(VENV) && "$$py" -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	$(VENV)/bin/pip install -qq --upgrade pip
+	$(VENV)/bin/pip install -qq -e '.[dev]'
 	@touch $@
 
 $(VENV_RASA)/.installed: requirements-rasa.txt
 	@py=$$(scripts/find-python.sh 3.10) && rm -rf $(VENV_RASA) && "$$py" -m venv $(VENV_RASA)
-	$(VENV_RASA)/bin/pip install --quiet --no-deps -r requirements-rasa.txt
+	$(VENV_RASA)/bin/pip install -qq --no-deps -r requirements-rasa.txt
 	@touch $@
 
 .PHONY: install
@@ -55,8 +55,8 @@ run: install db train ## Set up on first use, train if needed, start the whole s
 
 .PHONY: lint
 lint: $(VENV)/.installed ## ruff and mypy
-	$(VENV)/bin/ruff check bot actions tests bench
-	$(VENV)/bin/ruff format --check bot actions tests bench
+	$(VENV)/bin/ruff check bot actions tests bench scripts
+	$(VENV)/bin/ruff format --check bot actions tests bench scripts
 	$(VENV)/bin/mypy
 
 .PHONY: validate
@@ -67,6 +67,13 @@ validate: install ## Rasa data validation, warnings are errors
 .PHONY: test-conversations
 test-conversations: train ## Rasa conversation tests (tests/test_*.yml)
 	$(RASA) test core --stories tests --fail-on-prediction-errors --out reports/rasa-core
+
+.PHONY: nlu-eval
+nlu-eval: install ## Cross-validate the NLU; per-language precision, recall, F1 in reports/
+	rm -rf reports/nlu-cv
+	$(RASA) test nlu --nlu data/nlu --config config.yml --cross-validation --folds 5 \
+	  --successes --out reports/nlu-cv
+	$(PY) scripts/nlu_report.py --results reports/nlu-cv --nlu data/nlu --out reports
 
 .PHONY: test
 test: ## Everything: lint, types, data validation, training, conversation tests, pytest

@@ -36,12 +36,15 @@ class Settings(BaseSettings):
     rasa_timeout_seconds: float = 30.0
     action_server_url: str = "http://127.0.0.1:5055"
     nlg_token: str = "change-me-nlg-token"  # noqa: S105 - refused in production
+    # Key of the hash under which link codes are stored; the app, the action server and
+    # the CLI must share it.
+    link_code_secret: str = "change-me-link-code-secret"  # noqa: S105 - refused in production
 
     @model_validator(mode="after")
     def refuse_placeholder_secrets(self) -> Settings:
         if self.lotsen_env != "production":
             return self
-        for name in ("rasa_api_token", "nlg_token", "database_url"):
+        for name in ("rasa_api_token", "nlg_token", "link_code_secret", "database_url"):
             value = getattr(self, name)
             if any(marker in value for marker in PLACEHOLDER_MARKERS):
                 raise ValueError(f"{name.upper()} still holds a placeholder from .env.example")

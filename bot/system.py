@@ -43,6 +43,7 @@ class RunningSystem:
     app_port: int = field(default_factory=free_port)
     rasa_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     nlg_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    link_code_secret: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -73,6 +74,7 @@ class RunningSystem:
             ACTION_SERVER_URL=f"http://127.0.0.1:{self.action_port}",
             NLG_URL=f"{self.app_url}/nlg",
             NLG_TOKEN=self.nlg_token,
+            LINK_CODE_SECRET=self.link_code_secret,
             RASA_TRACKER_URL=f"sqlite:///{self.workdir / 'rasa-tracker.db'}",
         )
         return env

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
 from bot import db, municipality
@@ -54,3 +56,42 @@ def client(fake_rasa: FakeRasa, settings_env: str) -> Iterator[TestClient]:
     get_settings.cache_clear()
     with TestClient(create_app()) as test_client:
         yield test_client
+
+
+POSTGRES_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    name = f"lotsen_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database at the newest schema, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'cases.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture
+def settings_on_both_databases(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Process settings pointing at a migrated SQLite or PostgreSQL database."""
+    monkeypatch.setenv("LOTSEN_ENV", "test")
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    clear_process_caches()
+    yield database_url
+    db.get_engine().dispose()
+    clear_process_caches()

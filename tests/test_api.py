@@ -258,3 +258,16 @@ def test_rasa_control_message_sets_the_language_and_is_not_shown(
 
 def test_healthz(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_a_long_message_gets_its_answer_and_a_hint_in_the_language(
+    client: TestClient, fake_rasa: FakeRasa
+) -> None:
+    conversation_id, headers = start(client, language="fi")
+    short = send(client, conversation_id, headers, text="Mikä on kotoutumiskoulutus?")
+    assert len(short.json()["messages"]) == 1
+    question = "Mikä on kotoutumiskoulutus ja milloin se alkaa? " * 8
+    long = send(client, conversation_id, headers, text=question).json()["messages"]
+    assert len(long) == 2
+    assert long[0]["text"].startswith("echo (fi)")
+    assert "yksi kerrallaan" in long[1]["text"]

@@ -16,7 +16,7 @@ DATA = PROJECT_ROOT / "data"
 CONTENT = DATA / "content"
 DOMAIN = PROJECT_ROOT / "domain.yml"
 # Values an NLG call brings itself rather than the municipality file.
-ARGUMENT_PLACEHOLDERS = {"limit"}
+ARGUMENT_PLACEHOLDERS = {"limit", "case_number", "date", "next_step"}
 
 
 @pytest.fixture(scope="module")

@@ -117,6 +117,28 @@ def test_out_of_scope_and_not_understood(system: RunningSystem) -> None:
     assert "cannot help with that" in texts(off_topic)
     gibberish = person.say("qwzx plorf vvvtt")
     assert "did not understand" in texts(gibberish)
+    assert "+358 00 000 0000" not in texts(gibberish)
+    again = person.say("vvvtt qwzx plorf")
+    # The second failure in a row offers the coordinator, with the municipality's contact.
+    assert "+358 00 000 0000 (example)" in texts(again)
+    assert "/request_human" in payloads(again)
+
+
+def test_responsibility_triage_asks_only_what_is_needed(system: RunningSystem) -> None:
+    job_seeker = Person(system, "en")
+    question = job_seeker.say("Who is responsible for me?")
+    assert payloads(question) == ["/affirm", "/deny"]
+    answer = job_seeker.press("/affirm")
+    assert "employment area" in texts(answer)
+    assert "/affirm" not in payloads(answer)
+
+    at_home = Person(system, "sv")
+    at_home.say("Vem ansvarar för mig?")
+    second = at_home.press("/deny")
+    assert payloads(second) == ["/affirm", "/deny"]
+    assert texts(second) != texts(question)
+    municipality = at_home.press("/deny")
+    assert "integrationshandledaren" in texts(municipality)
 
 
 def test_injected_intent_syntax_is_read_as_text(system: RunningSystem) -> None:
@@ -148,3 +170,86 @@ def test_conversation_survives_a_rasa_restart(system: RunningSystem) -> None:
     ).json()
     user_texts = [e.get("text") for e in tracker["events"] if e["event"] == "user"]
     assert user_texts[0] == "Привіт!"
+
+
+def test_bad_input_gets_an_answer_in_the_conversation_language(system: RunningSystem) -> None:
+    person = Person(system, "uk")
+    for text in [
+        "🙂🙂🙂",
+        "Guten Tag, wo finde ich einen Sprachkurs für Erwachsene?",
+        "asdf jkl qwer",
+    ]:
+        reply = person.say(text)
+        assert reply["language"] == "uk"
+        assert reply["messages"] and all(is_cyrillic(m["text"]) for m in reply["messages"])
+    several = person.say(
+        "Доброго дня! Я приїхала з дітьми пів року тому. Розкажіть, будь ласка, що таке "
+        "інтеграційне навчання і коли я можу його почати? А ще де шукати дитячий садок "
+        "для молодшої доньки, і чи можна отримати перекладача на зустріч з радником? "
+        "Дякую заздалегідь за відповідь, бо я дуже плутаюся в усіх цих службах."
+    )
+    assert len(several["messages"]) >= 2
+    assert all(is_cyrillic(m["text"]) for m in several["messages"])
+
+
+def new_case_with_code(system: RunningSystem, language: str) -> tuple[str, str]:
+    from sqlalchemy.orm import Session
+
+    from bot.cases.linking import issue_code
+    from bot.cases.register import create_case
+    from bot.db import make_engine
+    from bot.db.models import LabourMarketSituation, utcnow
+
+    engine = make_engine(system.database_url)
+    with Session(engine) as session, session.begin():
+        case = create_case(
+            session,
+            municipality="example",
+            full_name="Example Person",
+            preferred_language=language,
+            situation=LabourMarketSituation.OUTSIDE_LABOUR_FORCE,
+            health_or_social_challenges=False,
+            actor="test",
+            now=utcnow(),
+        )
+        code = issue_code(session, case.id, system.link_code_secret, utcnow())
+        number = case.case_number
+    engine.dispose()
+    return number, f"{code[:3]}-{code[3:]}"
+
+
+@pytest.mark.parametrize(
+    ("language", "link_text", "status_question"),
+    [
+        ("uk", "мій код {code}", "Чи вже зроблено мій план інтеграції?"),
+        ("sv", "min kod är {code}", "Hur långt har mitt ärende kommit?"),
+        ("fi", "mun koodi on {code}", "Onko mun kotoutumissuunnitelma jo tehty?"),
+        ("en", "my code is {code}", "Has my integration plan been made?"),
+    ],
+)
+def test_link_the_chat_and_ask_where_i_stand(
+    system: RunningSystem, language: str, link_text: str, status_question: str
+) -> None:
+    case_number, code = new_case_with_code(system, language)
+    person = Person(system, language)
+    before = person.say(status_question)
+    assert case_number not in texts(before)
+    linked = person.say(link_text.format(code=code))
+    assert "/my_case_status" in payloads(linked)
+    status = person.say(status_question)
+    assert case_number in texts(status)
+    assert is_cyrillic(texts(status)) == (language == "uk")
+
+    # The same code does not work twice, and says nothing about why.
+    other = Person(system, language)
+    reused = other.say(link_text.format(code=code))
+    assert "/my_case_status" not in payloads(reused)
+    assert case_number not in texts(other.say(status_question))
+
+
+def test_typed_intent_with_a_case_id_reads_nothing(system: RunningSystem) -> None:
+    case_number, _ = new_case_with_code(system, "en")
+    person = Person(system, "en")
+    reply = person.say('/my_case_status{"case_id": 1}')
+    assert case_number not in texts(reply)
+    assert "2026-" not in texts(reply)

@@ -22,6 +22,9 @@ from bot.nlg.render import render_response
 logger = logging.getLogger(__name__)
 
 CONTROL_KEY = "lotsen"
+# A message this long usually holds several questions; the assistant answers the one it
+# recognised and says so, instead of silently dropping the rest.
+LONG_MESSAGE_CHARS = 280
 
 
 class EmptyMessageError(ValueError):
@@ -92,12 +95,16 @@ class Router:
         chosen = _chosen_language(replies)
         if chosen is not None:
             language = chosen
+        outgoing = [(str(r["text"]), _buttons(r)) for r in replies if r.get("text")]
+        if outgoing and len(received.rasa_text) >= LONG_MESSAGE_CHARS:
+            hint = render_response("utter_long_message_hint", language, conversation.municipality)
+            outgoing.append((hint.text, hint.buttons))
         stored = await asyncio.to_thread(
             self._store.finish_turn,
             conversation.id,
             received.message_id,
             status=MessageStatus.PROCESSED,
-            replies=[(str(r["text"]), _buttons(r)) for r in replies if r.get("text")],
+            replies=outgoing,
             language=language,
             chosen_language=chosen is not None,
         )

@@ -1,12 +1,23 @@
-"""The gateway's store: conversations and every message in and out of them."""
+"""The database: the gateway's conversations and messages, and the case register."""
 
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -89,3 +100,138 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+
+# --- Cases: the integration client's process, and who may see it. -------------------------
+
+
+class LabourMarketSituation(enum.StrEnum):
+    UNEMPLOYED_JOB_SEEKER = "unemployed_job_seeker"  # registered with the employment area
+    OUTSIDE_LABOUR_FORCE = "outside_labour_force"
+    STUDENT = "student"
+    EMPLOYED = "employed"
+    UNKNOWN = "unknown"
+
+
+class ResponsibleAuthority(enum.StrEnum):
+    MUNICIPALITY = "municipality"
+    EMPLOYMENT_AREA = "employment_area"
+    MUNICIPALITY_AND_WELFARE_AREA = "municipality_and_welfare_area"  # multisectoral
+
+
+class AssessmentState(enum.StrEnum):
+    NOT_STARTED = "not_started"
+    BOOKED = "booked"
+    DONE = "done"
+
+
+class PlanState(enum.StrEnum):
+    NONE = "none"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+
+
+class CourseState(enum.StrEnum):
+    """Civic orientation and integration training both need an integration plan first."""
+
+    NOT_ELIGIBLE_YET = "not_eligible_yet"
+    CAN_START = "can_start"
+    ENROLLED = "enrolled"
+    COMPLETED = "completed"
+
+
+class Coordinator(Base):
+    __tablename__ = "coordinator"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality: Mapped[str] = mapped_column(String(64))
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16), default="coordinator")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ClientCase(Base):
+    __tablename__ = "client_case"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_number: Mapped[str] = mapped_column(String(32), unique=True)
+    municipality: Mapped[str] = mapped_column(String(64))
+    full_name: Mapped[str] = mapped_column(String(200))
+    preferred_language: Mapped[str] = mapped_column(String(8))
+    labour_market_situation: Mapped[str] = mapped_column(
+        String(32), default=LabourMarketSituation.UNKNOWN
+    )
+    responsible_authority: Mapped[str] = mapped_column(
+        String(32), default=ResponsibleAuthority.MUNICIPALITY
+    )
+    assessment_state: Mapped[str] = mapped_column(String(16), default=AssessmentState.NOT_STARTED)
+    assessment_date: Mapped[date | None] = mapped_column(Date)
+    plan_state: Mapped[str] = mapped_column(String(16), default=PlanState.NONE)
+    plan_date: Mapped[date | None] = mapped_column(Date)
+    plan_multisectoral: Mapped[bool] = mapped_column(Boolean, default=False)
+    orientation_state: Mapped[str] = mapped_column(String(24), default=CourseState.NOT_ELIGIBLE_YET)
+    orientation_language: Mapped[str | None] = mapped_column(String(32))
+    training_state: Mapped[str] = mapped_column(String(24), default=CourseState.NOT_ELIGIBLE_YET)
+    training_language: Mapped[str | None] = mapped_column(String(8))  # sv or fi
+    next_step: Mapped[str | None] = mapped_column(Text)
+    coordinator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("coordinator.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class ChannelIdentity(Base):
+    """A verified way to reach a person (a web conversation, a Telegram user), linked to
+    their case. Actions read a case only through the identity of the current conversation."""
+
+    __tablename__ = "channel_identity"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int] = mapped_column(ForeignKey("client_case.id", ondelete="CASCADE"))
+    linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LinkCode(Base):
+    """A one-time code the coordinator gives a person; only its keyed hash is stored."""
+
+    __tablename__ = "link_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("client_case.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LinkAttempt(Base):
+    """Every code tried, for the lockout after repeated wrong codes."""
+
+    __tablename__ = "link_attempt"
+    __table_args__ = (Index("ix_link_attempt_key_at", "attempt_key", "attempted_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_key: Mapped[str] = mapped_column(String(96))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who read or changed which case, when."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_case_id", "case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(96))
+    case_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)

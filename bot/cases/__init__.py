@@ -1,0 +1,1 @@
+"""The case register: integration clients' cases, linking a chat to a case, the audit log."""

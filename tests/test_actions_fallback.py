@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.fallback import ActionHandleFallback
+
+
+def user(intent: str) -> dict[str, Any]:
+    return {"event": "user", "text": "…", "parse_data": {"intent": {"name": intent}}}
+
+
+def bot_action(name: str) -> dict[str, Any]:
+    return {"event": "action", "name": name}
+
+
+async def responses(events: list[dict[str, Any]]) -> list[str]:
+    tracker = Tracker("abc", {}, events[-1]["parse_data"], events, False, None, {}, "")
+    dispatcher = CollectingDispatcher()
+    await ActionHandleFallback().run(dispatcher, tracker, {})
+    return [message["response"] for message in dispatcher.messages]
+
+
+async def test_first_time_asks_to_rephrase() -> None:
+    assert await responses([user("nlu_fallback")]) == ["utter_default"]
+    events = [user("greet"), bot_action("utter_greet"), user("nlu_fallback")]
+    assert await responses(events) == ["utter_default"]
+
+
+async def test_second_time_in_a_row_offers_the_coordinator() -> None:
+    events = [user("nlu_fallback"), bot_action("action_handle_fallback"), user("nlu_fallback")]
+    assert await responses(events) == ["utter_default_twice"]
+
+
+async def test_understood_message_in_between_starts_over() -> None:
+    events = [
+        user("nlu_fallback"),
+        bot_action("action_handle_fallback"),
+        user("ask_school"),
+        bot_action("utter_school"),
+        user("nlu_fallback"),
+    ]
+    assert await responses(events) == ["utter_default"]
