@@ -21,6 +21,7 @@ def assert_round_trip(database_url: str) -> None:
         "link_attempt",
         "audit_entry",
         "coordinator",
+        "appointment_slot",
         "alembic_version",
     } <= tables
     migrate.downgrade(database_url, "base")

@@ -3,7 +3,8 @@ linking and personal answers can be tried at once. Every name is visibly an exam
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,17 +12,51 @@ from sqlalchemy.orm import Session
 from bot.cases.linking import issue_code
 from bot.cases.register import create_case
 from bot.db.models import (
+    AppointmentSlot,
     AssessmentState,
     ClientCase,
     Coordinator,
     CourseState,
     LabourMarketSituation,
     PlanState,
+    SlotKind,
     utcnow,
 )
+from bot.municipality import get_municipality
 from bot.settings import Settings
 
 DEMO_COORDINATOR = "anna.example"
+HELSINKI = ZoneInfo("Europe/Helsinki")
+DEMO_SLOT_TIMES = (time(9, 0), time(10, 0), time(13, 0), time(14, 0))
+DEMO_SLOT_LENGTH = timedelta(minutes=45)
+DEMO_SLOT_WORKING_DAYS = 10
+
+
+def demo_slots(
+    municipality: str, coordinator_id: int, address: str, now: datetime
+) -> list[AppointmentSlot]:
+    """Free slots on the next working days (Monday to Thursday, the example's office
+    hours), at fixed Helsinki times, stored in UTC."""
+    slots: list[AppointmentSlot] = []
+    day = now.astimezone(HELSINKI).date()
+    while len(slots) < DEMO_SLOT_WORKING_DAYS * len(DEMO_SLOT_TIMES):
+        day += timedelta(days=1)
+        if day.weekday() > 3:
+            continue
+        for index, start in enumerate(DEMO_SLOT_TIMES):
+            starts_at = datetime.combine(day, start, tzinfo=HELSINKI).astimezone(UTC)
+            kind = SlotKind.PHONE if index == len(DEMO_SLOT_TIMES) - 1 else SlotKind.OFFICE
+            slots.append(
+                AppointmentSlot(
+                    municipality=municipality,
+                    coordinator_id=coordinator_id,
+                    starts_at=starts_at,
+                    ends_at=starts_at + DEMO_SLOT_LENGTH,
+                    kind=kind,
+                    location=address if kind == SlotKind.OFFICE else None,
+                )
+            )
+    return slots
 
 
 def add_demo_data(session: Session, settings: Settings) -> list[str]:
@@ -73,7 +108,14 @@ def add_demo_data(session: Session, settings: Settings) -> list[str]:
     done.training_state, done.training_language = CourseState.CAN_START, "sv"
     booked.assessment_state = AssessmentState.BOOKED
 
-    lines = [f"coordinator {DEMO_COORDINATOR} (municipality {municipality})"]
+    address = get_municipality(municipality).variables("sv").get("welcome_office_address", "")
+    slots = demo_slots(municipality, coordinator.id, address, now)
+    session.add_all(slots)
+
+    lines = [
+        f"coordinator {DEMO_COORDINATOR} (municipality {municipality})",
+        f"{len(slots)} free appointment slots from {slots[0].starts_at:%Y-%m-%d} (UTC)",
+    ]
     for case_id in (plan_in_progress, job_seeker, plan_done, multisectoral):
         row = session.get(ClientCase, case_id)
         assert row is not None

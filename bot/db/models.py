@@ -235,3 +235,29 @@ class AuditEntry(Base):
     case_id: Mapped[int | None] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class SlotKind(enum.StrEnum):
+    OFFICE = "office"
+    PHONE = "phone"
+    VIDEO = "video"
+
+
+class AppointmentSlot(Base):
+    """A time the coordinator is free to meet someone. Stored in UTC; shown in Helsinki time."""
+
+    __tablename__ = "appointment_slot"
+    __table_args__ = (
+        Index("ix_appointment_slot_municipality_starts_at", "municipality", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality: Mapped[str] = mapped_column(String(64))
+    coordinator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("coordinator.id", ondelete="SET NULL")
+    )
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(16), default=SlotKind.OFFICE)
+    location: Mapped[str | None] = mapped_column(Text)  # the address of an office meeting
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
