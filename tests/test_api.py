@@ -59,6 +59,8 @@ def test_default_language_and_unknown_values(client: TestClient) -> None:
     assert client.post("/api/v1/conversations", json={"language": "de"}).status_code == 422
     assert client.post("/api/v1/conversations", json={"municipality": "../etc"}).status_code == 422
     assert client.post("/api/v1/conversations", json=["uk"]).status_code == 400
+    assert client.post("/api/v1/conversations", json={"channel": "web"}).status_code == 201
+    assert client.post("/api/v1/conversations", json={"channel": "telegram"}).status_code == 422
 
 
 def test_message_is_stored_before_it_reaches_rasa_and_replies_after(

@@ -27,7 +27,9 @@ from bot.settings import get_settings
 # JSON may escape every character of a 2000-character message as six bytes.
 MAX_BODY_BYTES = 64 * 1024
 MAX_PAGE = 200
-CHANNELS = ("api", "web", "telegram")
+# Telegram conversations are made by the Telegram channel itself, never through the API,
+# so no API client can open a conversation in the name of a Telegram user.
+CHANNELS = ("api", "web")
 
 
 class ApiError(Exception):
