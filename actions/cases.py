@@ -18,6 +18,7 @@ from bot.cases.register import CaseSnapshot, case_of_conversation
 from bot.db import get_sessionmaker
 from bot.db.models import utcnow
 from bot.nlg.content import RenderedMessage
+from bot.nlg.render import message_context
 from bot.settings import get_settings
 
 LINK_RESPONSES = {
@@ -27,17 +28,6 @@ LINK_RESPONSES = {
     LinkOutcome.LOCKED: "utter_link_locked",
     LinkOutcome.NO_CODE: "utter_link_no_code",
 }
-
-
-def turn_context(tracker: Tracker) -> tuple[str, str | None]:
-    """The conversation's language and municipality, as the gateway sent them."""
-    metadata = (tracker.latest_message or {}).get("metadata") or {}
-    language = metadata.get("language")
-    municipality = metadata.get("municipality")
-    return (
-        language if isinstance(language, str) else get_settings().lotsen_default_language,
-        municipality if isinstance(municipality, str) else None,
-    )
 
 
 def _link(conversation_id: str, text: str, actor: str) -> LinkOutcome:
@@ -82,7 +72,7 @@ class ActionCaseStatus(Action):
         if case is None:
             dispatcher.utter_message(response="utter_case_not_linked")
             return []
-        language, municipality = turn_context(tracker)
+        language, municipality = message_context(tracker.latest_message)
         send(dispatcher, await asyncio.to_thread(status_message, case, language, municipality))
         return []
 
@@ -102,7 +92,7 @@ class _ActionAnswerCourse(Action, ABC):
         dispatcher.utter_message(response=self.general_response)
         case = await asyncio.to_thread(_read_case, tracker.sender_id, f"action:{self.name()}")
         if case is not None:
-            language, municipality = turn_context(tracker)
+            language, municipality = message_context(tracker.latest_message)
             personal = await asyncio.to_thread(
                 course_message, case, self.course, language, municipality
             )

@@ -7,25 +7,16 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.language import SUPPORTED_LANGUAGES
-
-# What people type for a language when the NLU synonyms did not already map it to a code.
-LANGUAGE_NAMES = {
-    "sv": ("sv", "svenska", "swedish", "ruotsi", "ruotsiksi", "шведська", "шведською"),
-    "fi": ("fi", "suomi", "suomeksi", "finnish", "finska", "фінська", "фінською"),
-    "uk": ("uk", "українська", "українською", "ukrainian", "ukrainska", "ukraina", "ukrainaksi"),
-    "en": ("en", "english", "engelska", "englanti", "englanniksi", "англійська", "англійською"),
-}
+from bot.language import is_supported
 
 
 def language_code(value: Any) -> str | None:
+    """The entity's value as a supported code. The NLU's synonyms map every language name
+    of its lookup tables to a code (tests/test_nlu_data.py keeps the two lists equal)."""
     if not isinstance(value, str):
         return None
-    wanted = value.strip().lower()
-    for code, names in LANGUAGE_NAMES.items():
-        if wanted in names:
-            return code
-    return None
+    code = value.strip().lower()
+    return code if is_supported(code) else None
 
 
 class ActionChooseLanguage(Action):
@@ -39,7 +30,7 @@ class ActionChooseLanguage(Action):
             (
                 code
                 for value in tracker.get_latest_entity_values("language")
-                if (code := language_code(value)) in SUPPORTED_LANGUAGES
+                if (code := language_code(value)) is not None
             ),
             None,
         )

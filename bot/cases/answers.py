@@ -15,7 +15,9 @@ def _date(value: date | None) -> str:
     return f"{value.day}.{value.month}.{value.year}" if value else ""
 
 
-def status_message(case: CaseSnapshot, language: str, municipality: str | None) -> RenderedMessage:
+def status_message(
+    case: CaseSnapshot, language: str | None, municipality: str | None
+) -> RenderedMessage:
     def line(name: str, **arguments: str) -> str:
         return render_response(name, language, municipality, arguments).text
 
@@ -36,7 +38,7 @@ def status_message(case: CaseSnapshot, language: str, municipality: str | None) 
 
 
 def course_message(
-    case: CaseSnapshot, course: str, language: str, municipality: str | None
+    case: CaseSnapshot, course: str, language: str | None, municipality: str | None
 ) -> RenderedMessage:
     """Whether this person can start civic orientation or integration training now."""
     if case.plan_state != PlanState.DONE:

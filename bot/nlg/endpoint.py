@@ -9,29 +9,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from bot.nlg.render import render_response
+from bot.nlg.render import message_context, render_response
 from bot.settings import get_settings
 
 
-def language_of_turn(body: dict[str, Any]) -> str | None:
-    """The language this answer is for.
-
-    An action that changes the language passes it as an argument, because the gateway's
-    metadata still carries the old one for the rest of this turn.
-    """
-    arguments = body.get("arguments") or {}
-    if isinstance(arguments.get("language"), str):
-        return str(arguments["language"])
-    metadata = _latest_metadata(body)
-    language = metadata.get("language")
-    return language if isinstance(language, str) else None
-
-
-def _latest_metadata(body: dict[str, Any]) -> dict[str, Any]:
-    tracker = body.get("tracker") or {}
-    latest = tracker.get("latest_message") or {}
-    metadata = latest.get("metadata") or {}
-    return metadata if isinstance(metadata, dict) else {}
+def _latest_message(body: dict[str, Any]) -> dict[str, Any] | None:
+    tracker = body.get("tracker")
+    latest = tracker.get("latest_message") if isinstance(tracker, dict) else None
+    return latest if isinstance(latest, dict) else None
 
 
 async def nlg_endpoint(request: Request) -> JSONResponse:
@@ -48,15 +33,12 @@ async def nlg_endpoint(request: Request) -> JSONResponse:
     name = body.get("response") if isinstance(body, dict) else None
     if not isinstance(name, str):
         return JSONResponse({"error": {"code": "missing_response_name"}}, status_code=400)
-    language = language_of_turn(body) or settings.lotsen_default_language
-    municipality = _latest_metadata(body).get("municipality")
+    language, municipality = message_context(_latest_message(body))
     arguments = body.get("arguments") or {}
+    # An action that changes the language passes it as an argument, because the gateway's
+    # metadata still carries the old one for the rest of this turn.
+    if isinstance(arguments, dict) and isinstance(arguments.get("language"), str):
+        language = arguments["language"]
     # Content is read from disk on first use; keep that off the event loop.
-    message = await asyncio.to_thread(
-        render_response,
-        name,
-        language,
-        municipality if isinstance(municipality, str) else None,
-        arguments,
-    )
+    message = await asyncio.to_thread(render_response, name, language, municipality, arguments)
     return JSONResponse(message.as_nlg_response())

@@ -16,14 +16,27 @@ logger = logging.getLogger(__name__)
 MISSING_RESPONSE_FALLBACK = "utter_default"
 
 
+def message_context(latest_message: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
+    """The conversation's language and municipality, as the gateway put them into the
+    metadata of the person's latest message (read by the NLG endpoint and the actions)."""
+    metadata = (latest_message or {}).get("metadata") or {}
+    if not isinstance(metadata, Mapping):
+        return None, None
+    language, municipality = metadata.get("language"), metadata.get("municipality")
+    return (
+        language if isinstance(language, str) else None,
+        municipality if isinstance(municipality, str) else None,
+    )
+
+
 def render_response(
     name: str,
-    language: str,
+    language: str | None,
     municipality_id: str | None = None,
     arguments: Mapping[str, Any] | None = None,
 ) -> RenderedMessage:
     settings = get_settings()
-    if not is_supported(language):
+    if language is None or not is_supported(language):
         language = settings.lotsen_default_language
     try:
         municipality = get_municipality(municipality_id)
