@@ -44,10 +44,13 @@ class TurnResult:
 
 @dataclass(frozen=True)
 class Inbound:
-    """What a person sent: typed text, or the payload of a button the gateway issued."""
+    """What a person sent: typed text, the payload of a button the gateway issued, or a
+    channel command (Telegram's /human) that a channel maps to an intent itself. `intent` is
+    set only by channel code, never from a request body."""
 
     text: str | None = None
     payload: str | None = None
+    intent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,10 @@ class Router:
     def _receive(self, conversation: ConversationView, inbound: Inbound) -> _Received:
         language = conversation.language
         detected = False
-        if inbound.payload is not None:
+        if inbound.intent is not None:
+            shown_text = clean_text(inbound.text or "") or f"/{inbound.intent}"
+            rasa_text = f"/{inbound.intent}"
+        elif inbound.payload is not None:
             button = self._store.issued_button(conversation.id, inbound.payload)
             if button is None:
                 raise UnissuedPayloadError(inbound.payload)

@@ -222,6 +222,31 @@ class ConversationStore:
                         return dict(button)
         return None
 
+    def queue_outbound(
+        self,
+        conversation_id: str,
+        *,
+        text: str,
+        language: str,
+        sender: MessageSender,
+        buttons: list[dict[str, Any]] | None = None,
+    ) -> MessageView:
+        """Stores a message for the person that no turn of theirs asked for; its channel
+        delivers it (status pending until then)."""
+        with self._sessions.begin() as session:
+            message = Message(
+                conversation_id=conversation_id,
+                direction=MessageDirection.OUTBOUND,
+                sender=sender,
+                text=text,
+                buttons=buttons or None,
+                language=language,
+                status=MessageStatus.PENDING,
+            )
+            session.add(message)
+            session.flush()
+            return MessageView.of(message)
+
     def messages_after(self, conversation_id: str, after: int, limit: int) -> list[MessageView]:
         with self._sessions() as session:
             rows = session.scalars(

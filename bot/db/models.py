@@ -61,6 +61,9 @@ class MessageStatus(enum.StrEnum):
     PROCESSED = "processed"  # Rasa answered it
     FAILED = "failed"  # Rasa could not be reached; kept, the person was told
     SENT = "sent"  # an outbound message handed to the channel
+    # An outbound message made outside a turn (a reminder, a coordinator's reply): a push
+    # channel delivers it and marks it sent; a web conversation shows it when the person returns.
+    PENDING = "pending"
 
 
 class Conversation(Base):
