@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from bot.db import make_engine, migrate
+from bot.db.models import Base
 
 
 def assert_round_trip(database_url: str) -> None:
@@ -22,12 +25,16 @@ def assert_round_trip(database_url: str) -> None:
         "audit_entry",
         "coordinator",
         "appointment_slot",
+        "booking",
         "alembic_version",
     } <= tables
     migrate.downgrade(database_url, "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     migrate.upgrade(database_url)
     assert "message" in inspect(engine).get_table_names()
+    # The models and the migrations describe the same schema.
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     engine.dispose()
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -151,6 +152,8 @@ class Coordinator(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(128))
     role: Mapped[str] = mapped_column(String(16), default="coordinator")
+    # The secret in the URL of the coordinator's calendar feed; only its hash is stored.
+    calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -264,3 +267,60 @@ class AppointmentSlot(Base):
     kind: Mapped[str] = mapped_column(String(16), default=SlotKind.OFFICE)
     location: Mapped[str | None] = mapped_column(Text)  # the address of an office meeting
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- Bookings: a person's meeting with the coordinator in one of the free slots. ----------
+
+
+class BookingPurpose(enum.StrEnum):
+    ASSESSMENT = "assessment"  # assessment of skills and service needs
+    PLAN = "plan"  # integration plan
+    GUIDANCE = "guidance"
+    OTHER = "other"
+
+
+class BookingStatus(enum.StrEnum):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    MOVED = "moved"  # replaced by the booking whose `replaces_id` points here
+
+
+ACTIVE_BOOKING = text("status = 'booked'")
+
+
+class Booking(Base):
+    __tablename__ = "booking"
+    __table_args__ = (
+        # One booking per slot, guaranteed by the database: a partial unique index, so a
+        # cancelled or moved booking frees its slot while its history stays.
+        Index(
+            "uq_booking_active_slot",
+            "slot_id",
+            unique=True,
+            sqlite_where=ACTIVE_BOOKING,
+            postgresql_where=ACTIVE_BOOKING,
+        ),
+        Index("ix_booking_conversation_id", "conversation_id"),
+        Index("ix_booking_case_id", "case_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("appointment_slot.id", ondelete="RESTRICT"))
+    conversation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("conversation.id", ondelete="SET NULL")
+    )
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("client_case.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))  # of the conversation: reminders use it
+    purpose: Mapped[str] = mapped_column(String(16))
+    meeting_language: Mapped[str] = mapped_column(String(8))
+    interpreter_language: Mapped[str | None] = mapped_column(String(64))
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact: Mapped[str | None] = mapped_column(String(200))  # phone or e-mail
+    status: Mapped[str] = mapped_column(String(16), default=BookingStatus.BOOKED)
+    replaces_id: Mapped[int | None] = mapped_column(Integer)  # the booking this one moved
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    slot: Mapped[AppointmentSlot] = relationship()
