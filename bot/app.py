@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.bookings.calendar import calendar_feed
+from bot.bookings.reminders import run_reminders
 from bot.conversations import api
 from bot.conversations.rasa_client import RasaClient
 from bot.conversations.router import Router
@@ -44,8 +47,17 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             app.state.store, RasaClient(http, settings.rasa_url, settings.rasa_timeout_seconds)
         )
         await asyncio.to_thread(_warm_up)
+        reminders = asyncio.create_task(
+            run_reminders(get_sessionmaker(), settings.reminder_interval_seconds),
+            name="booking reminders",
+        )
         logger.info("Lotsen app ready at %s", settings.lotsen_public_url)
-        yield
+        try:
+            yield
+        finally:
+            reminders.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reminders
 
 
 async def _api_error(_request: Request, error: Exception) -> Response:
@@ -66,6 +78,7 @@ def create_app() -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/nlg", nlg_endpoint, methods=["POST"]),
+        Route("/calendar/{token}.ics", calendar_feed, methods=["GET"]),
         *api.routes,
     ]
     return Starlette(

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.settings import PROJECT_ROOT, get_settings
+
+if TYPE_CHECKING:
+    from bot.bookings.admin import SlotInput
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
@@ -87,6 +91,100 @@ def _demo_data(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _slots_add(args: argparse.Namespace) -> int:
+    from bot.bookings.admin import SlotInput, weekly
+    from bot.db.models import SlotKind
+
+    item = SlotInput(
+        coordinator=args.coordinator,
+        day=args.date,
+        start=args.start,
+        minutes=args.minutes,
+        kind=SlotKind(args.kind),
+        location=args.location,
+    )
+    return _create_slots(weekly(item, args.weeks))
+
+
+def _slots_import(args: argparse.Namespace) -> int:
+    from bot.bookings.admin import SlotInputError, read_slot_csv
+
+    try:
+        inputs = read_slot_csv(args.file)
+    except (SlotInputError, OSError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    return _create_slots(inputs)
+
+
+def _create_slots(inputs: list[SlotInput]) -> int:
+    """All or nothing: one bad row saves none, so a corrected file can simply be rerun."""
+    from bot.bookings.admin import SlotInputError, add_slots
+    from bot.db import get_sessionmaker
+    from bot.db.models import utcnow
+
+    try:
+        with get_sessionmaker().begin() as session:
+            created, skipped = add_slots(session, inputs, utcnow())
+    except SlotInputError as error:
+        print(f"nothing was saved: {error}", file=sys.stderr)
+        return 1
+    print(f"{created} slots created, {skipped} already there")
+    return 0
+
+
+def _slots_list(args: argparse.Namespace) -> int:
+    from bot.bookings.service import free_slots
+    from bot.bookings.times import format_time
+    from bot.db import get_sessionmaker
+    from bot.db.models import utcnow
+
+    municipality = args.municipality or get_settings().lotsen_default_municipality
+    with get_sessionmaker()() as session:
+        slots = free_slots(session, municipality, now=utcnow(), limit=args.limit)
+    for slot in slots:
+        where = slot.location or slot.kind
+        print(f"{slot.id:>6}  {format_time(slot.starts_at, 'en', short=True):<18} {where}")
+    print(f"{len(slots)} free slots shown (Helsinki time)")
+    return 0
+
+
+def _bookings_list(args: argparse.Namespace) -> int:
+    from bot.bookings.service import all_bookings
+    from bot.bookings.times import format_time
+    from bot.db import get_sessionmaker
+    from bot.db.models import utcnow
+
+    with get_sessionmaker()() as session:
+        rows = all_bookings(session, args.municipality, utcnow())
+    for booking, case_number, coordinator in rows:
+        who = case_number or booking.details.contact_name or "-"
+        contact = booking.details.contact or ""
+        interpreter = booking.details.interpreter_language or "-"
+        print(
+            f"{booking.id:>6}  {format_time(booking.slot.starts_at, 'en', short=True):<18} "
+            f"{coordinator or '-':<16} {booking.details.purpose.value:<10} "
+            f"lang {booking.details.meeting_language} interp {interpreter:<6} {who} {contact}"
+        )
+    print(f"{len(rows)} coming bookings (Helsinki time)")
+    return 0
+
+
+def _calendar_url(args: argparse.Namespace) -> int:
+    from bot.bookings.admin import SlotInputError, new_calendar_token
+    from bot.db import get_sessionmaker
+
+    try:
+        with get_sessionmaker().begin() as session:
+            token = new_calendar_token(session, args.coordinator)
+    except SlotInputError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"{get_settings().lotsen_public_url}/calendar/{token}.ics")
+    print("Keep this address secret; running the command again replaces it.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lotsen", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -130,6 +228,46 @@ def build_parser() -> argparse.ArgumentParser:
     link_code = case.add_parser("link-code", help="print a fresh one-time link code")
     link_code.add_argument("case_id", type=int)
     link_code.set_defaults(handler=_case_link_code)
+
+    from datetime import date, time
+
+    from bot.bookings.admin import CSV_COLUMNS
+    from bot.db.models import SlotKind
+
+    slots = commands.add_parser("slots", help="the coordinators' free times").add_subparsers(
+        dest="slots_command", required=True
+    )
+    add = slots.add_parser("add", help="add a free time (Helsinki time), optionally weekly")
+    add.add_argument("--coordinator", required=True, help="the coordinator's username")
+    add.add_argument("--date", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    add.add_argument("--start", required=True, type=time.fromisoformat, help="HH:MM")
+    add.add_argument("--minutes", type=int, default=45)
+    add.add_argument("--kind", choices=[k.value for k in SlotKind], default=SlotKind.OFFICE.value)
+    add.add_argument("--location", help="the address of an office meeting")
+    add.add_argument("--weeks", type=int, default=1, help="repeat on this many weeks")
+    add.set_defaults(handler=_slots_add)
+    import_ = slots.add_parser(
+        "import", help="add free times from a CSV file: " + ",".join(CSV_COLUMNS)
+    )
+    import_.add_argument("file", type=Path)
+    import_.set_defaults(handler=_slots_import)
+    list_ = slots.add_parser("list", help="the next free times")
+    list_.add_argument("--municipality")
+    list_.add_argument("--limit", type=int, default=50)
+    list_.set_defaults(handler=_slots_list)
+
+    bookings = commands.add_parser("bookings", help="booked meetings").add_subparsers(
+        dest="bookings_command", required=True
+    )
+    blist = bookings.add_parser("list", help="coming bookings")
+    blist.add_argument("--municipality")
+    blist.set_defaults(handler=_bookings_list)
+
+    calendar = commands.add_parser(
+        "calendar-url", help="a new secret calendar feed address for a coordinator"
+    )
+    calendar.add_argument("coordinator", help="the coordinator's username")
+    calendar.set_defaults(handler=_calendar_url)
 
     commands.add_parser(
         "demo-data", help="an example coordinator and cases in different situations"

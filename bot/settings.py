@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     # Key of the hash under which link codes are stored; the app, the action server and
     # the CLI must share it.
     link_code_secret: str = "change-me-link-code-secret"  # noqa: S105 - refused in production
+    # How often the app looks for booking reminders that are due (sent the day before).
+    reminder_interval_seconds: float = 60.0
 
     @model_validator(mode="after")
     def refuse_placeholder_secrets(self) -> Settings:

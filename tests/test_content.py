@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.language import SUPPORTED_LANGUAGES
 from bot.municipality import load_municipality_file
@@ -16,7 +18,34 @@ DATA = PROJECT_ROOT / "data"
 CONTENT = DATA / "content"
 DOMAIN = PROJECT_ROOT / "domain.yml"
 # Values an NLG call brings itself rather than the municipality file.
-ARGUMENT_PLACEHOLDERS = {"limit", "case_number", "date", "next_step"}
+# Values the code passes when it renders a response (bot/bookings/messages.py and others).
+ARGUMENT_PLACEHOLDERS = {
+    "limit",
+    "case_number",
+    "date",
+    "next_step",
+    "time",
+    "place",
+    "location",
+    "purpose",
+    "meeting_language",
+    "interpreter",
+    "interpreter_language",
+    "reference",
+    "meetings",
+}
+
+
+# Names in the code that look like responses but are slots, entities and forms.
+SLOT_AND_ENTITY_NAMES = {
+    *yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))["slots"],
+    "booking_choice",
+    "booking_form",
+    # audit log actions
+    "booking_made",
+    "booking_moved",
+    "booking_cancelled",
+}
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +106,18 @@ def test_every_utterance_of_rules_stories_and_gateway_has_content(catalog) -> No
     used = responses_in_dialogue_data(DATA)
     assert "utter_greet" in used
     gateway = {"utter_service_unavailable", "utter_message_too_long", "utter_empty_message"}
-    action_sent = {"utter_choose_language", "utter_language_changed"}
-    assert used | gateway | action_sent <= catalog.names("en")
+    # Every response name the actions and the app's code render or ask Rasa to utter.
+    code = [*(PROJECT_ROOT / "actions").glob("*.py"), *(PROJECT_ROOT / "bot").rglob("*.py")]
+    named = {
+        name
+        for path in code
+        for name in re.findall(r"[\"'](utter_[a-z_]+|booking_[a-z_]+)[\"']", path.read_text())
+        if name not in SLOT_AND_ENTITY_NAMES
+    }
+    assert "utter_booking_slot_taken" in named
+    for language in SUPPORTED_LANGUAGES:
+        missing = (used | gateway | named) - catalog.names(language)
+        assert not missing, f"{language}: {sorted(missing)}"
 
 
 def test_broken_content_is_reported_with_its_place(tmp_path: Path) -> None:

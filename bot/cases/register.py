@@ -101,6 +101,20 @@ class CaseSnapshot:
         )
 
 
+def linked_case_id(session: Session, conversation_id: str) -> int | None:
+    """The id of the case linked to the conversation's verified identity. Reads only the
+    link, not the case, so it is not audited; `case_of_conversation` reads the case."""
+    identity = identity_of_conversation(session, conversation_id)
+    if identity is None:
+        return None
+    return session.scalar(
+        select(ChannelIdentity.case_id).where(
+            ChannelIdentity.channel == identity.channel,
+            ChannelIdentity.external_id == identity.external_id,
+        )
+    )
+
+
 def case_of_conversation(
     session: Session, conversation_id: str, *, actor: str
 ) -> CaseSnapshot | None:
@@ -109,18 +123,16 @@ def case_of_conversation(
     The conversation id is the one the gateway gave Rasa as the sender; nothing a person
     types, no entity and no slot can choose the case.
     """
-    identity = identity_of_conversation(session, conversation_id)
-    if identity is None:
-        return None
-    case = session.scalar(
-        select(ClientCase)
-        .join(ChannelIdentity, ChannelIdentity.case_id == ClientCase.id)
-        .where(
-            ChannelIdentity.channel == identity.channel,
-            ChannelIdentity.external_id == identity.external_id,
-        )
-    )
+    case_id = linked_case_id(session, conversation_id)
+    case = None if case_id is None else session.get(ClientCase, case_id)
     if case is None:
         return None
-    record(session, actor=actor, case_id=case.id, action="read", detail=identity.key)
+    identity = identity_of_conversation(session, conversation_id)
+    record(
+        session,
+        actor=actor,
+        case_id=case.id,
+        action="read",
+        detail=identity.key if identity is not None else None,
+    )
     return CaseSnapshot.of(case)

@@ -95,6 +95,25 @@ class MessageView:
         }
 
 
+def pending_message(
+    conversation_id: str,
+    text: str,
+    language: str,
+    sender: MessageSender,
+    buttons: list[dict[str, Any]] | None = None,
+) -> Message:
+    """An outbound message made outside a turn, for the caller's own transaction."""
+    return Message(
+        conversation_id=conversation_id,
+        direction=MessageDirection.OUTBOUND,
+        sender=sender,
+        text=text,
+        buttons=buttons or None,
+        language=language,
+        status=MessageStatus.PENDING,
+    )
+
+
 class ConversationStore:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._sessions = session_factory
@@ -234,15 +253,7 @@ class ConversationStore:
         """Stores a message for the person that no turn of theirs asked for; its channel
         delivers it (status pending until then)."""
         with self._sessions.begin() as session:
-            message = Message(
-                conversation_id=conversation_id,
-                direction=MessageDirection.OUTBOUND,
-                sender=sender,
-                text=text,
-                buttons=buttons or None,
-                language=language,
-                status=MessageStatus.PENDING,
-            )
+            message = pending_message(conversation_id, text, language, sender, buttons)
             session.add(message)
             session.flush()
             return MessageView.of(message)

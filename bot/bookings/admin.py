@@ -1,0 +1,141 @@
+"""Availability and calendars for administrators: `lotsen slots ...`, `lotsen bookings
+list`, `lotsen calendar-url`. The coordinator app will manage the same rows."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.bookings.times import helsinki_to_utc
+from bot.db.models import AppointmentSlot, Coordinator, SlotKind
+
+
+class SlotInputError(ValueError):
+    """A slot that cannot be created; the message says why, for the administrator."""
+
+
+@dataclass(frozen=True)
+class SlotInput:
+    coordinator: str
+    day: date
+    start: time
+    minutes: int
+    kind: SlotKind
+    location: str | None
+
+
+def coordinator_named(session: Session, username: str) -> Coordinator:
+    coordinator = session.scalar(select(Coordinator).where(Coordinator.username == username))
+    if coordinator is None:
+        raise SlotInputError(f"no coordinator {username!r}")
+    return coordinator
+
+
+def add_slots(session: Session, inputs: Iterable[SlotInput], now: datetime) -> tuple[int, int]:
+    """Creates the slots; returns (created, already there). A slot at the same time for
+    the same coordinator is not created twice, so an import can be run again."""
+    created = skipped = 0
+    for item in inputs:
+        coordinator = coordinator_named(session, item.coordinator)
+        if item.minutes <= 0 or item.minutes > 8 * 60:
+            raise SlotInputError(f"{item.day} {item.start}: length must be 1-480 minutes")
+        if item.kind == SlotKind.OFFICE and not item.location:
+            raise SlotInputError(f"{item.day} {item.start}: an office meeting needs an address")
+        try:
+            starts_at = helsinki_to_utc(item.day, item.start)
+        except ValueError as error:
+            raise SlotInputError(f"{item.day} {item.start}: {error}") from error
+        if starts_at <= now:
+            raise SlotInputError(f"{item.day} {item.start}: that time has passed")
+        exists = session.scalar(
+            select(AppointmentSlot.id).where(
+                AppointmentSlot.coordinator_id == coordinator.id,
+                AppointmentSlot.starts_at == starts_at,
+            )
+        )
+        if exists is not None:
+            skipped += 1
+            continue
+        session.add(
+            AppointmentSlot(
+                municipality=coordinator.municipality,
+                coordinator_id=coordinator.id,
+                starts_at=starts_at,
+                ends_at=starts_at + timedelta(minutes=item.minutes),
+                kind=item.kind,
+                location=item.location if item.kind == SlotKind.OFFICE else None,
+            )
+        )
+        created += 1
+    session.flush()
+    return created, skipped
+
+
+def weekly(item: SlotInput, weeks: int) -> list[SlotInput]:
+    """The same Helsinki wall-clock time on `weeks` consecutive weeks, across summer time."""
+    return [
+        SlotInput(
+            item.coordinator,
+            item.day + timedelta(weeks=week),
+            item.start,
+            item.minutes,
+            item.kind,
+            item.location,
+        )
+        for week in range(weeks)
+    ]
+
+
+CSV_COLUMNS = ("coordinator", "date", "start", "minutes", "kind", "location")
+
+
+def read_slot_csv(path: Path) -> list[SlotInput]:
+    """Rows of coordinator,date (YYYY-MM-DD),start (HH:MM, Helsinki time),minutes,
+    kind (office/phone/video),location (the address, for office meetings)."""
+    inputs = []
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = set(CSV_COLUMNS) - set(reader.fieldnames or [])
+        if missing - {"location"}:
+            raise SlotInputError(f"{path}: missing columns {', '.join(sorted(missing))}")
+        for number, row in enumerate(reader, start=2):
+            try:
+                inputs.append(
+                    SlotInput(
+                        coordinator=row["coordinator"].strip(),
+                        day=date.fromisoformat(row["date"].strip()),
+                        start=time.fromisoformat(row["start"].strip()),
+                        minutes=int(row["minutes"]),
+                        kind=SlotKind(row["kind"].strip().lower()),
+                        location=(row.get("location") or "").strip() or None,
+                    )
+                )
+            except (ValueError, KeyError, AttributeError) as error:
+                raise SlotInputError(f"{path}, line {number}: {error}") from error
+    return inputs
+
+
+def hash_calendar_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_calendar_token(session: Session, username: str) -> str:
+    """A new secret for the coordinator's calendar feed; the old URL stops working."""
+    coordinator = coordinator_named(session, username)
+    token = secrets.token_urlsafe(24)
+    coordinator.calendar_token_hash = hash_calendar_token(token)
+    return token
+
+
+def coordinator_of_calendar_token(session: Session, token: str) -> Coordinator | None:
+    return session.scalar(
+        select(Coordinator).where(Coordinator.calendar_token_hash == hash_calendar_token(token))
+    )
