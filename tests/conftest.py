@@ -14,6 +14,7 @@ from bot.db import migrate
 from bot.nlg import content
 from bot.settings import get_settings
 from tests.fake_rasa import FakeRasa
+from tests.running import system  # noqa: F401 - one running system for the whole session
 
 NLG_TOKEN = "test-nlg-token"
 

@@ -118,8 +118,10 @@ def _normalise_apostrophes(word: str) -> str:
 
 
 def _stem(name: str) -> str:
+    """A name's stem for matching inflected forms; short names (abbreviations such as
+    "ti" or "ma") only ever match a whole word, never the start of "maahanmuutto"."""
     name = _normalise_apostrophes(name.lower().rstrip("."))
-    return name[: max(3, len(name) - 2)] if len(name) > 4 else name
+    return name[: max(4, len(name) - 2)] + "*" if len(name) > 5 else name
 
 
 @lru_cache(maxsize=8)
@@ -145,11 +147,17 @@ def _month_stems(language: str) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(stems.items(), key=lambda item: -len(item[0])))
 
 
+def _matches(word: str, stem: str) -> bool:
+    if stem.endswith("*"):
+        return word.startswith(stem[:-1])
+    return word == stem
+
+
 def _find_stem(words: list[str], stems: tuple[tuple[str, int], ...]) -> tuple[int, int] | None:
-    """(word position, value) of the first word that starts with a stem."""
+    """(word position, value) of the first word that is a name or an inflected form."""
     for position, word in enumerate(words):
         for stem, value in stems:
-            if len(word) >= len(stem) and word.startswith(stem):
+            if _matches(word, stem):
                 return position, value
     return None
 
