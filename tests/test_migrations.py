@@ -22,12 +22,15 @@ def assert_round_trip(database_url: str) -> None:
         "audit_entry",
         "coordinator",
         "appointment_slot",
+        "telegram_chat",
         "alembic_version",
     } <= tables
     migrate.downgrade(database_url, "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     migrate.upgrade(database_url)
     assert "message" in inspect(engine).get_table_names()
+    columns = {column["name"] for column in inspect(engine).get_columns("message")}
+    assert {"external_id", "delivery_attempts", "next_delivery_at", "delivery_error"} <= columns
     engine.dispose()
 
 
