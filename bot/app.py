@@ -1,4 +1,5 @@
-"""The ASGI app: conversation API, NLG endpoint and health checks (`create_app` factory)."""
+"""The ASGI app: conversation API, NLG endpoint, health checks and, when configured, the
+Telegram channel (`create_app` factory)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.channels.telegram import TelegramChannel, telegram_webhook
+from bot.channels.telegram_store import TelegramStore
 from bot.conversations import api
 from bot.conversations.rasa_client import RasaClient
 from bot.conversations.router import Router
@@ -44,8 +47,24 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             app.state.store, RasaClient(http, settings.rasa_url, settings.rasa_timeout_seconds)
         )
         await asyncio.to_thread(_warm_up)
+        telegram: TelegramChannel | None = None
+        if settings.telegram_enabled:
+            telegram = TelegramChannel(
+                settings,
+                app.state.store,
+                TelegramStore(get_sessionmaker()),
+                app.state.router,
+            )
+            await telegram.start()
+        else:
+            logger.warning("Telegram is not configured (TELEGRAM_BOT_TOKEN is empty): no Telegram")
+        app.state.telegram = telegram
         logger.info("Lotsen app ready at %s", settings.lotsen_public_url)
-        yield
+        try:
+            yield
+        finally:
+            if telegram is not None:
+                await telegram.stop()
 
 
 async def _api_error(_request: Request, error: Exception) -> Response:
@@ -68,6 +87,9 @@ def create_app() -> Starlette:
         Route("/nlg", nlg_endpoint, methods=["POST"]),
         *api.routes,
     ]
+    settings = get_settings()
+    if settings.telegram_enabled and settings.telegram_mode == "webhook":
+        routes.append(Route(settings.telegram_webhook_path, telegram_webhook, methods=["POST"]))
     return Starlette(
         routes=routes,
         lifespan=lifespan,
