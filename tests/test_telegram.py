@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import pytest
@@ -14,9 +15,17 @@ from starlette.testclient import TestClient
 
 from bot.app import create_app
 from bot.channels.telegram_delivery import split_text, telegram_length
-from bot.conversations.store import ConversationStore
+from bot.channels.telegram_store import TelegramStore
+from bot.conversations.store import ConversationStore, DuplicateInboundError
 from bot.db import get_sessionmaker
-from bot.db.models import Conversation, Message, MessageSender, TelegramChat
+from bot.db.models import (
+    Conversation,
+    LanguageSource,
+    Message,
+    MessageSender,
+    TelegramChat,
+    utcnow,
+)
 from bot.settings import Settings, get_settings
 from tests.fake_rasa import FakeRasa, echo
 from tests.fake_telegram import FakeTelegram
@@ -435,3 +444,47 @@ def test_webhook_mode_needs_a_real_secret() -> None:
             telegram_mode="webhook",
             telegram_webhook_secret="change-me-telegram-webhook-secret",
         )
+
+
+def test_delivery_bookkeeping_and_once_only_inbound_on_both_databases(
+    settings_on_both_databases: str,
+) -> None:
+    sessions = get_sessionmaker()
+    store, chats = ConversationStore(sessions), TelegramStore(sessions)
+    made = chats.conversation_for_chat(
+        900, municipality="example", language="uk", language_source=LanguageSource.DETECTED
+    )
+    again = chats.conversation_for_chat(
+        900, municipality="example", language="en", language_source=LanguageSource.DEFAULT
+    )
+    assert again == made
+    store.store_inbound(made.id, text="hi", payload=None, language="uk", external_id="telegram:1")
+    with pytest.raises(DuplicateInboundError):
+        store.store_inbound(
+            made.id, text="hi", payload=None, language="uk", external_id="telegram:1"
+        )
+    web, _ = store.create(
+        channel="web", municipality="example", language="sv", language_source=LanguageSource.CHOSEN
+    )
+    store.queue_outbound(
+        web.id, text="for the web", language="sv", sender=MessageSender.COORDINATOR
+    )
+    first = store.queue_outbound(
+        made.id, text="one", language="uk", sender=MessageSender.COORDINATOR
+    )
+    second = store.queue_outbound(made.id, text="two", language="uk", sender=MessageSender.SYSTEM)
+
+    assert [d.message.id for d in chats.claim_due_messages()] == [first.id, second.id]
+    assert chats.claim_due_messages() == []  # leased to whoever claimed them
+    store.record_delivery_failure(first.id, error="NetworkError: down", base_delay=timedelta(0))
+    store.postpone_delivery([second.id], utcnow() + timedelta(hours=1))
+    # The first is due again; the second waits, and would anyway: order within a chat.
+    (retry,) = chats.claim_due_messages()
+    assert (retry.chat_id, retry.message.id) == (900, first.id)
+    store.mark_delivered(first.id)
+    store.postpone_delivery([second.id], utcnow() - timedelta(seconds=1))
+    assert [d.message.text for d in chats.claim_due_messages()] == ["two"]
+    with sessions() as session:
+        delivered = session.get(Message, first.id)
+        assert delivered is not None
+        assert (delivered.status, delivered.delivery_attempts) == ("sent", 1)
