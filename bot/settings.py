@@ -83,7 +83,8 @@ class Settings(BaseSettings):
     def refuse_placeholder_secrets(self) -> Settings:
         if self.lotsen_env != "production":
             return self
-        if any(marker in self.telegram_webhook_secret for marker in PLACEHOLDER_MARKERS):
+        webhook = self.telegram_enabled and self.telegram_mode == "webhook"
+        if webhook and any(m in self.telegram_webhook_secret for m in PLACEHOLDER_MARKERS):
             raise ValueError("TELEGRAM_WEBHOOK_SECRET still holds a placeholder from .env.example")
         for name in ("rasa_api_token", "nlg_token", "link_code_secret", "database_url"):
             value = getattr(self, name)
