@@ -1,4 +1,5 @@
-"""The ASGI app: conversation API, NLG endpoint and health checks (`create_app` factory)."""
+"""The ASGI app: conversation API, NLG endpoint, health checks and, when configured, the
+Telegram channel (`create_app` factory)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from starlette.routing import Route
 
 from bot.bookings.calendar import calendar_feed
 from bot.bookings.reminders import run_reminders
+from bot.channels.telegram import TelegramChannel, telegram_webhook
+from bot.channels.telegram_store import TelegramStore
 from bot.conversations import api
 from bot.conversations.rasa_client import RasaClient
 from bot.conversations.router import Router
@@ -47,6 +50,18 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             app.state.store, RasaClient(http, settings.rasa_url, settings.rasa_timeout_seconds)
         )
         await asyncio.to_thread(_warm_up)
+        telegram: TelegramChannel | None = None
+        if settings.telegram_enabled:
+            telegram = TelegramChannel(
+                settings,
+                app.state.store,
+                TelegramStore(get_sessionmaker()),
+                app.state.router,
+            )
+            await telegram.start()
+        else:
+            logger.warning("Telegram is not configured (TELEGRAM_BOT_TOKEN is empty): no Telegram")
+        app.state.telegram = telegram
         reminders = asyncio.create_task(
             run_reminders(get_sessionmaker(), settings.reminder_interval_seconds),
             name="booking reminders",
@@ -58,6 +73,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             reminders.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reminders
+            if telegram is not None:
+                await telegram.stop()
 
 
 async def _api_error(_request: Request, error: Exception) -> Response:
@@ -81,6 +98,9 @@ def create_app() -> Starlette:
         Route("/calendar/{token}.ics", calendar_feed, methods=["GET"]),
         *api.routes,
     ]
+    settings = get_settings()
+    if settings.telegram_enabled and settings.telegram_mode == "webhook":
+        routes.append(Route(settings.telegram_webhook_path, telegram_webhook, methods=["POST"]))
     return Starlette(
         routes=routes,
         lifespan=lifespan,

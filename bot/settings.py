@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -12,6 +13,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 PLACEHOLDER_MARKERS = ("change-me", "CHANGE_ME")
+# What Telegram accepts as a webhook's secret_token.
+TELEGRAM_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class Settings(BaseSettings):
@@ -42,10 +45,49 @@ class Settings(BaseSettings):
     # How often the app looks for booking reminders that are due (sent the day before).
     reminder_interval_seconds: float = 60.0
 
+    # Telegram: off while the token (from BotFather) is empty.
+    telegram_bot_token: str = ""
+    # webhook: Telegram calls LOTSEN_PUBLIC_URL + TELEGRAM_WEBHOOK_PATH (production);
+    # polling: the app asks Telegram for updates (development, no public URL needed).
+    telegram_mode: Literal["webhook", "polling"] = "polling"
+    # Telegram sends it in a header with every webhook call; other calls are refused.
+    telegram_webhook_secret: str = ""
+    telegram_webhook_path: str = "/telegram/webhook"
+    # Tests point this at a fake Bot API server.
+    telegram_api_base_url: str = "https://api.telegram.org"
+    # How often undelivered Telegram messages (and coordinator replies, reminders) are sent.
+    telegram_delivery_interval_seconds: float = 5.0
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
+
+    @property
+    def telegram_webhook_url(self) -> str:
+        return self.lotsen_public_url.rstrip("/") + self.telegram_webhook_path
+
+    @model_validator(mode="after")
+    def check_telegram(self) -> Settings:
+        if not self.telegram_enabled or self.telegram_mode != "webhook":
+            return self
+        if not TELEGRAM_SECRET_PATTERN.fullmatch(self.telegram_webhook_secret):
+            raise ValueError(
+                "TELEGRAM_WEBHOOK_SECRET is required in webhook mode: 1-256 characters "
+                "of A-Z, a-z, 0-9, _ and -"
+            )
+        if not self.telegram_webhook_path.startswith("/"):
+            raise ValueError("TELEGRAM_WEBHOOK_PATH must start with /")
+        if self.lotsen_env == "production" and not self.lotsen_public_url.startswith("https://"):
+            raise ValueError("Telegram webhooks need an https:// LOTSEN_PUBLIC_URL")
+        return self
+
     @model_validator(mode="after")
     def refuse_placeholder_secrets(self) -> Settings:
         if self.lotsen_env != "production":
             return self
+        webhook = self.telegram_enabled and self.telegram_mode == "webhook"
+        if webhook and any(m in self.telegram_webhook_secret for m in PLACEHOLDER_MARKERS):
+            raise ValueError("TELEGRAM_WEBHOOK_SECRET still holds a placeholder from .env.example")
         for name in ("rasa_api_token", "nlg_token", "link_code_secret", "database_url"):
             value = getattr(self, name)
             if any(marker in value for marker in PLACEHOLDER_MARKERS):

@@ -26,6 +26,7 @@ def assert_round_trip(database_url: str) -> None:
         "coordinator",
         "appointment_slot",
         "booking",
+        "telegram_chat",
         "alembic_version",
     } <= tables
     migrate.downgrade(database_url, "base")
@@ -35,6 +36,8 @@ def assert_round_trip(database_url: str) -> None:
     # The models and the migrations describe the same schema.
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    columns = {column["name"] for column in inspect(engine).get_columns("message")}
+    assert {"external_id", "delivery_attempts", "next_delivery_at", "delivery_error"} <= columns
     engine.dispose()
 
 

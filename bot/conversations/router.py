@@ -51,6 +51,9 @@ class Inbound:
     text: str | None = None
     payload: str | None = None
     intent: str | None = None
+    # The channel's own id of this message (Telegram's update id), set by channel code so
+    # a message delivered twice is handled once (DuplicateInboundError the second time).
+    external_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,15 @@ class Router:
         self._store = store
         self._rasa = rasa
 
-    async def handle(self, conversation: ConversationView, inbound: Inbound) -> TurnResult:
+    async def handle(
+        self,
+        conversation: ConversationView,
+        inbound: Inbound,
+        *,
+        reply_status: MessageStatus = MessageStatus.SENT,
+    ) -> TurnResult:
+        """One turn. `reply_status` is `pending` for a push channel that delivers the replies
+        itself and marks them sent (see ConversationStore.finish_turn)."""
         # Checking, detecting and storing share one worker thread hop and one transaction.
         received = await asyncio.to_thread(self._receive, conversation, inbound)
         language = received.language
@@ -92,6 +103,7 @@ class Router:
                 status=MessageStatus.FAILED,
                 replies=[(apology.text, apology.buttons)],
                 language=language,
+                reply_status=reply_status,
             )
             return TurnResult(messages=stored, language=language, state=conversation.state)
 
@@ -110,6 +122,7 @@ class Router:
             replies=outgoing,
             language=language,
             chosen_language=chosen is not None,
+            reply_status=reply_status,
         )
         return TurnResult(messages=stored, language=language, state=conversation.state)
 
@@ -140,6 +153,7 @@ class Router:
             payload=inbound.payload,
             language=language,
             detected_language=detected,
+            external_id=inbound.external_id,
         )
         return _Received(message_id=message_id, rasa_text=rasa_text, language=language)
 

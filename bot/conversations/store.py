@@ -8,10 +8,11 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.models import (
@@ -22,10 +23,17 @@ from bot.db.models import (
     MessageDirection,
     MessageSender,
     MessageStatus,
+    utcnow,
 )
 
 # How far back a button's payload stays valid: a person may scroll up and press an older one.
 PAYLOAD_LOOKBACK_MESSAGES = 50
+# A pending message someone is delivering is left alone by every other sender this long.
+# Longer than the slowest delivery with its retries; a sender that crashed midway only
+# delays the message by this much.
+DELIVERY_LEASE = timedelta(minutes=5)
+# The longest wait between two attempts to deliver a message that keeps failing.
+MAX_DELIVERY_BACKOFF = timedelta(hours=1)
 
 
 class UnknownConversationError(LookupError):
@@ -34,6 +42,10 @@ class UnknownConversationError(LookupError):
 
 class InvalidTokenError(PermissionError):
     pass
+
+
+class DuplicateInboundError(LookupError):
+    """The channel delivered a message it had delivered before (same external id)."""
 
 
 def hash_token(token: str) -> str:
@@ -162,9 +174,39 @@ class ConversationStore:
         payload: str | None,
         language: str,
         detected_language: bool = False,
+        external_id: str | None = None,
     ) -> int:
-        """Stores what the person sent; a newly detected language is kept with it."""
+        """Stores what the person sent; a newly detected language is kept with it. A message
+        whose `external_id` is already stored raises DuplicateInboundError and changes nothing."""
+        try:
+            return self._store_inbound(
+                conversation_id, text, payload, language, detected_language, external_id
+            )
+        except IntegrityError as error:
+            # Two deliveries of the same message raced; the unique key let one through.
+            if external_id is not None and self._external_id_stored(external_id):
+                raise DuplicateInboundError(external_id) from error
+            raise
+
+    def _external_id_stored(self, external_id: str) -> bool:
+        with self._sessions() as session:
+            found = session.scalar(select(Message.id).where(Message.external_id == external_id))
+            return found is not None
+
+    def _store_inbound(
+        self,
+        conversation_id: str,
+        text: str,
+        payload: str | None,
+        language: str,
+        detected_language: bool,
+        external_id: str | None,
+    ) -> int:
         with self._sessions.begin() as session:
+            if external_id is not None and session.scalar(
+                select(Message.id).where(Message.external_id == external_id)
+            ):
+                raise DuplicateInboundError(external_id)
             if detected_language:
                 self._set_language(session, conversation_id, language, LanguageSource.DETECTED)
             message = Message(
@@ -175,6 +217,7 @@ class ConversationStore:
                 payload=payload,
                 language=language,
                 status=MessageStatus.RECEIVED,
+                external_id=external_id,
             )
             session.add(message)
             session.flush()
@@ -189,9 +232,15 @@ class ConversationStore:
         replies: list[tuple[str, list[dict[str, Any]]]],
         language: str,
         chosen_language: bool = False,
+        reply_status: MessageStatus = MessageStatus.SENT,
     ) -> list[MessageView]:
         """One transaction for the end of a turn: the replies, the inbound message's status
-        and a language the person chose through Rasa."""
+        and a language the person chose through Rasa.
+
+        The API hands replies over in its response, so they are `sent` at once. A push
+        channel asks for `pending` replies, which it marks sent only once delivered; they
+        are leased to the caller so the background delivery leaves them alone meanwhile."""
+        lease = utcnow() + DELIVERY_LEASE if reply_status == MessageStatus.PENDING else None
         with self._sessions.begin() as session:
             if chosen_language:
                 self._set_language(session, conversation_id, language, LanguageSource.CHOSEN)
@@ -206,7 +255,8 @@ class ConversationStore:
                     text=text,
                     buttons=buttons or None,
                     language=language,
-                    status=MessageStatus.SENT,
+                    status=reply_status,
+                    next_delivery_at=lease,
                 )
                 for text, buttons in replies
             ]
@@ -267,3 +317,55 @@ class ConversationStore:
                 .limit(limit)
             )
             return [MessageView.of(row) for row in rows]
+
+    # --- Delivery of pending outbound messages by a push channel. -------------------------
+
+    def record_parts_delivered(self, message_id: int, parts: int) -> None:
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Message).where(Message.id == message_id).values(delivered_parts=parts)
+            )
+
+    def mark_delivered(self, message_id: int) -> None:
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Message)
+                .where(Message.id == message_id)
+                .values(status=MessageStatus.SENT, next_delivery_at=None, delivery_error=None)
+            )
+
+    def record_delivery_failure(
+        self,
+        message_id: int,
+        *,
+        error: str,
+        base_delay: timedelta,
+        not_before: datetime | None = None,
+    ) -> datetime | None:
+        """Keeps the message pending and sets its next attempt, further away after each
+        failure (capped); returns that time, or None if the message is gone."""
+        with self._sessions.begin() as session:
+            message = session.get(Message, message_id)
+            if message is None:
+                return None
+            message.delivery_attempts += 1
+            delay = min(
+                base_delay * int(2 ** min(message.delivery_attempts - 1, 20)), MAX_DELIVERY_BACKOFF
+            )
+            retry_at = utcnow() + delay
+            if not_before is not None and not_before > retry_at:
+                retry_at = not_before
+            message.next_delivery_at = retry_at
+            message.delivery_error = error[:1000]
+            return retry_at
+
+    def postpone_delivery(self, message_ids: list[int], retry_at: datetime) -> None:
+        """Holds back the messages after one that failed, so a chat gets them in order."""
+        if not message_ids:
+            return
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Message)
+                .where(Message.id.in_(message_ids), Message.status == MessageStatus.PENDING)
+                .values(next_delivery_at=retry_at)
+            )

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -89,7 +90,12 @@ class Conversation(Base):
 
 class Message(Base):
     __tablename__ = "message"
-    __table_args__ = (Index("ix_message_conversation_id_id", "conversation_id", "id"),)
+    __table_args__ = (
+        Index("ix_message_conversation_id_id", "conversation_id", "id"),
+        # A push channel looks for outbound messages still to deliver.
+        Index("ix_message_status_next_delivery_at", "status", "next_delivery_at"),
+        UniqueConstraint("external_id", name="uq_message_external_id"),
+    )
 
     # The integer id is the cursor clients page with.
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
@@ -102,8 +108,32 @@ class Message(Base):
     language: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The channel's own id of an inbound message (Telegram's update id): unique, so a
+    # message the channel delivers twice is stored, and answered, once.
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    # Delivery bookkeeping of a pending outbound message on a push channel. A message is
+    # never dropped: a failed delivery is retried at `next_delivery_at`, which also serves
+    # as the lease that keeps two senders off the same message.
+    delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A long text goes out in several parts; a retry resumes after the last part delivered.
+    delivered_parts: Mapped[int] = mapped_column(Integer, default=0)
+    next_delivery_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivery_error: Mapped[str | None] = mapped_column(Text)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+
+class TelegramChat(Base):
+    """One Telegram chat is one conversation, for as long as the conversation exists."""
+
+    __tablename__ = "telegram_chat"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversation.id", ondelete="CASCADE"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 # --- Cases: the integration client's process, and who may see it. -------------------------

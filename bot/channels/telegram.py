@@ -1,0 +1,475 @@
+"""The Telegram channel: python-telegram-bot inside the app, the way its `customwebhookbot`
+example runs it. Every private chat is one conversation of the router, so Telegram gets the
+same assistant, handoff and booking as the web.
+
+`TelegramChannel` is the composition root: it builds the `Application`, registers the
+handlers, and is started and stopped by the app's lifespan. Webhook mode (production):
+Telegram posts updates to `telegram_webhook`, which checks the secret and queues them.
+Polling mode (development): python-telegram-bot's Updater fetches them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import weakref
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager, nullcontext
+from datetime import timedelta
+from typing import Any, TypeAlias
+
+from starlette.requests import Request
+from starlette.responses import Response
+from telegram import Message, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.channels.telegram_delivery import TelegramDelivery, parse_callback_data, typing
+from bot.channels.telegram_store import TelegramStore
+from bot.conversations.router import (
+    EmptyMessageError,
+    Inbound,
+    Router,
+    UnissuedPayloadError,
+)
+from bot.conversations.store import (
+    ConversationStore,
+    ConversationView,
+    DuplicateInboundError,
+    MessageView,
+)
+from bot.db.models import ConversationState, LanguageSource, MessageStatus
+from bot.language import is_supported
+from bot.nlg.render import render_response
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+TelegramApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
+
+# Updates are a few kilobytes; anything far larger is not from Telegram.
+MAX_UPDATE_BYTES = 1024 * 1024
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+# Updates of different chats are handled side by side; one chat's in order (a lock per chat).
+CONCURRENT_UPDATES = 64
+# What is kept of a message the assistant cannot read: what kind it was, never the content.
+NOT_TEXT_MARKERS = (
+    ("photo", "[photo]"),
+    ("voice", "[voice message]"),
+    ("video_note", "[video message]"),
+    ("video", "[video]"),
+    ("audio", "[audio]"),
+    ("sticker", "[sticker]"),
+    ("animation", "[animation]"),
+    ("document", "[file]"),
+    ("venue", "[location]"),
+    ("location", "[location]"),
+    ("contact", "[contact]"),
+    ("poll", "[poll]"),
+    ("dice", "[dice]"),
+    ("story", "[story]"),
+)
+NOT_TEXT = (
+    filters.PHOTO
+    | filters.VOICE
+    | filters.VIDEO_NOTE
+    | filters.VIDEO
+    | filters.AUDIO
+    | filters.Sticker.ALL
+    | filters.ANIMATION
+    | filters.Document.ALL
+    | filters.VENUE
+    | filters.LOCATION
+    | filters.CONTACT
+    | filters.POLL
+    | filters.Dice.ALL
+    | filters.STORY
+)
+
+
+def external_id(update: Update, turn: str = "") -> str:
+    return f"telegram:{update.update_id}{turn}"
+
+
+def not_text_marker(message: Message) -> str:
+    for attribute, marker in NOT_TEXT_MARKERS:
+        if getattr(message, attribute, None):
+            return marker
+    return "[attachment]"
+
+
+class TelegramChannel:
+    def __init__(
+        self,
+        settings: Settings,
+        store: ConversationStore,
+        telegram_store: TelegramStore,
+        router: Router,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._telegram_store = telegram_store
+        self._router = router
+        self.application = self._build_application()
+        self._delivery = TelegramDelivery(
+            self.application.bot,
+            store,
+            telegram_store,
+            retry_base=timedelta(seconds=settings.telegram_delivery_interval_seconds),
+        )
+        self._chat_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._delivery_task: asyncio.Task[None] | None = None
+
+    @property
+    def webhook_mode(self) -> bool:
+        return self._settings.telegram_mode == "webhook"
+
+    def _build_application(self) -> TelegramApplication:
+        settings = self._settings
+        builder = (
+            Application.builder()
+            .token(settings.telegram_bot_token)
+            .base_url(f"{settings.telegram_api_base_url.rstrip('/')}/bot")
+            # Every call goes through the rate limiter (Telegram's 30 messages a second
+            # overall, 20 a minute per group). It does not retry itself: flood waits and
+            # network errors are retried by the delivery, which keeps the message stored.
+            .rate_limiter(AIORateLimiter(max_retries=0))
+            .concurrent_updates(CONCURRENT_UPDATES)
+        )
+        if settings.telegram_mode == "webhook":
+            # The app's own route receives the updates.
+            builder = builder.updater(None)
+        application: TelegramApplication = builder.build()
+
+        private = filters.ChatType.PRIVATE
+        new_message = filters.UpdateType.MESSAGE & private
+        # First: an edited message matches the text filters below as well.
+        application.add_handler(
+            MessageHandler(filters.UpdateType.EDITED_MESSAGE & private, self.on_edited)
+        )
+        for command, handler in (
+            ("start", self.on_start),
+            ("language", self.on_language),
+            ("help", self.on_help),
+            ("human", self.on_human),
+            ("delete_my_data", self.on_delete_my_data),
+        ):
+            application.add_handler(CommandHandler(command, handler, filters=new_message))
+        # Other commands are text too; the router strips the slash.
+        application.add_handler(MessageHandler(new_message & filters.TEXT, self.on_text))
+        application.add_handler(MessageHandler(new_message & NOT_TEXT, self.on_not_text))
+        application.add_handler(CallbackQueryHandler(self.on_button))
+        application.add_error_handler(self.on_error)
+        return application
+
+    # --- Lifecycle, called from the app's lifespan. --------------------------------------
+
+    async def start(self) -> None:
+        application = self.application
+        await application.initialize()  # getMe: fails here if the token is wrong
+        if self.webhook_mode:
+            await application.bot.set_webhook(
+                url=self._settings.telegram_webhook_url,
+                secret_token=self._settings.telegram_webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        await application.start()
+        if application.updater is not None:
+            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        self._delivery_task = asyncio.create_task(
+            self._delivery.run(self._settings.telegram_delivery_interval_seconds)
+        )
+        logger.info(
+            "Telegram channel started as @%s (%s mode)",
+            application.bot.username,
+            self._settings.telegram_mode,
+        )
+
+    async def stop(self) -> None:
+        if self._delivery_task is not None:
+            self._delivery_task.cancel()
+            await asyncio.gather(self._delivery_task, return_exceptions=True)
+        application = self.application
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            # Handles the updates already queued before it returns.
+            await application.stop()
+        await application.shutdown()
+
+    # --- Handlers. ------------------------------------------------------------------------
+
+    async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat_id = _chat_id(update)
+        async with self._chat_lock(chat_id):
+            conversation = await self._conversation(update)
+            greeted = await self._turn(
+                chat_id,
+                conversation,
+                Inbound(text=_text(update), intent="greet", external_id=external_id(update)),
+            )
+            if greeted:
+                # Without a language entity Rasa answers with the language menu.
+                conversation = await self._conversation(update)
+                await self._turn(
+                    chat_id,
+                    conversation,
+                    Inbound(intent="choose_language", external_id=external_id(update, ":menu")),
+                )
+
+    async def on_language(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._converse(update, Inbound(text=_text(update), intent="choose_language"))
+
+    async def on_human(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._converse(update, Inbound(text=_text(update), intent="request_human"))
+
+    async def on_delete_my_data(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._converse(update, Inbound(text=_text(update), intent="delete_my_data"))
+
+    async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # Asked of the channel, not of the assistant: answered during a handoff too.
+        await self._gateway_reply(update, "/help", "utter_telegram_help", in_handoff=True)
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        text = _text(update)
+        limit = self._settings.lotsen_max_message_chars
+        if len(text) > limit:
+            await self._gateway_reply(
+                update, "[message too long]", "utter_message_too_long", arguments={"limit": limit}
+            )
+            return
+        await self._converse(update, Inbound(text=text))
+
+    async def on_not_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message is not None  # the filter lets only messages through
+        await self._gateway_reply(
+            update, not_text_marker(update.message), "utter_telegram_not_text"
+        )
+
+    async def on_edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # The first version was answered already; an edit is not a new question.
+        await self._gateway_reply(update, "[edited message]", "utter_telegram_edited")
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        assert query is not None
+        if update.effective_chat is None or update.effective_chat.type != "private":
+            await _answer(query.answer())
+            return
+        chat_id = update.effective_chat.id
+        async with self._chat_lock(chat_id):
+            conversation = await self._conversation(update)
+            button = parse_callback_data(query.data)
+            payload = None
+            if button is not None:
+                payload = await asyncio.to_thread(
+                    self._telegram_store.button_payload, conversation.id, *button
+                )
+            if payload is None:
+                # A button from long ago, or data we never made: say so, briefly.
+                expired = render_response(
+                    "utter_telegram_button_expired",
+                    conversation.language,
+                    conversation.municipality,
+                )
+                await _answer(query.answer(text=expired.text))
+                return
+            # Stops the spinner on the button at once, before the assistant thinks.
+            await _answer(query.answer())
+            await self._turn(
+                chat_id, conversation, Inbound(payload=payload, external_id=external_id(update))
+            )
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # The update itself holds what people wrote; its id is enough to find it.
+        update_id = update.update_id if isinstance(update, Update) else None
+        logger.error("Telegram update %s failed", update_id, exc_info=context.error)
+
+    # --- The work behind the handlers. ----------------------------------------------------
+
+    async def _converse(self, update: Update, inbound: Inbound) -> None:
+        chat_id = _chat_id(update)
+        async with self._chat_lock(chat_id):
+            conversation = await self._conversation(update)
+            with_id = Inbound(
+                text=inbound.text,
+                payload=inbound.payload,
+                intent=inbound.intent,
+                external_id=external_id(update),
+            )
+            await self._turn(chat_id, conversation, with_id)
+
+    async def _turn(self, chat_id: int, conversation: ConversationView, inbound: Inbound) -> bool:
+        """One turn through the router and its replies into the chat. False when Telegram
+        had delivered this update before: it was handled then."""
+        # While a coordinator has the conversation the bot is silent: no "typing…" either.
+        thinking: AbstractAsyncContextManager[None] = (
+            typing(self.application.bot, chat_id)
+            if conversation.state == ConversationState.BOT
+            else nullcontext()
+        )
+        try:
+            async with thinking:
+                result = await self._router.handle(
+                    conversation, inbound, reply_status=MessageStatus.PENDING
+                )
+        except DuplicateInboundError:
+            logger.info("Telegram %s arrived again; handled already", inbound.external_id)
+            return False
+        except EmptyMessageError:
+            messages = await asyncio.to_thread(
+                self._store_gateway_turn,
+                conversation,
+                "[empty]",
+                inbound.external_id,
+                "utter_empty_message",
+                None,
+            )
+            await self._delivery.deliver_in_order(chat_id, messages)
+            return True
+        except UnissuedPayloadError:
+            logger.info("conversation %s: a button payload that was not offered", conversation.id)
+            return True
+        await self._delivery.deliver_in_order(chat_id, result.messages)
+        return True
+
+    async def _gateway_reply(
+        self,
+        update: Update,
+        marker: str,
+        response: str,
+        *,
+        in_handoff: bool = False,
+        arguments: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Answers from the gateway's own content, without Rasa; keeps only `marker` of what
+        the person sent. Silent during a handoff unless `in_handoff`."""
+        chat_id = _chat_id(update)
+        async with self._chat_lock(chat_id):
+            conversation = await self._conversation(update)
+            speak = in_handoff or conversation.state == ConversationState.BOT
+            try:
+                messages = await asyncio.to_thread(
+                    self._store_gateway_turn,
+                    conversation,
+                    marker,
+                    external_id(update),
+                    response if speak else None,
+                    arguments,
+                )
+            except DuplicateInboundError:
+                return
+            await self._delivery.deliver_in_order(chat_id, messages)
+
+    def _store_gateway_turn(
+        self,
+        conversation: ConversationView,
+        marker: str,
+        inbound_external_id: str | None,
+        response: str | None,
+        arguments: Mapping[str, Any] | None,
+    ) -> list[MessageView]:
+        inbound_id = self._store.store_inbound(
+            conversation.id,
+            text=marker,
+            payload=None,
+            language=conversation.language,
+            external_id=inbound_external_id,
+        )
+        if response is None:
+            return []
+        reply = render_response(
+            response, conversation.language, conversation.municipality, arguments
+        )
+        return self._store.finish_turn(
+            conversation.id,
+            inbound_id,
+            status=MessageStatus.PROCESSED,
+            replies=[(reply.text, reply.buttons)],
+            language=conversation.language,
+            reply_status=MessageStatus.PENDING,
+        )
+
+    async def _conversation(self, update: Update) -> ConversationView:
+        user = update.effective_user
+        code = ((user.language_code if user else None) or "").split("-")[0].lower()
+        # Telegram's interface language is a good first guess, not the person's choice:
+        # the conversation may still switch when they write in another language.
+        if is_supported(code):
+            language, source = code, LanguageSource.DETECTED
+        else:
+            language, source = self._settings.lotsen_default_language, LanguageSource.DEFAULT
+        return await asyncio.to_thread(
+            self._telegram_store.conversation_for_chat,
+            _chat_id(update),
+            municipality=self._settings.lotsen_default_municipality,
+            language=language,
+            language_source=source,
+        )
+
+    def _chat_lock(self, chat_id: int) -> asyncio.Lock:
+        lock = self._chat_locks.get(chat_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._chat_locks[chat_id] = lock
+        return lock
+
+    # --- The webhook. ----------------------------------------------------------------------
+
+    def secret_matches(self, given: str | None) -> bool:
+        expected = self._settings.telegram_webhook_secret.encode()
+        return bool(expected) and hmac.compare_digest((given or "").encode(), expected)
+
+
+async def _answer(answering: Any) -> None:
+    """Answers a callback query; a failure (query too old) must not stop the turn."""
+    try:
+        await answering
+    except TelegramError as error:
+        logger.info("could not answer a callback query: %s", error)
+
+
+def _chat_id(update: Update) -> int:
+    chat = update.effective_chat
+    assert chat is not None  # every handler above is for chats
+    return chat.id
+
+
+def _text(update: Update) -> str:
+    message = update.effective_message
+    return (message.text if message is not None else None) or ""
+
+
+async def telegram_webhook(request: Request) -> Response:
+    """Telegram's calls. The secret is checked before anything is read or stored."""
+    channel: TelegramChannel | None = getattr(request.app.state, "telegram", None)
+    if channel is None:
+        return Response(status_code=503)
+    if not channel.secret_matches(request.headers.get(SECRET_HEADER)):
+        return Response(status_code=403)
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_UPDATE_BYTES:
+            return Response(status_code=413)
+    try:
+        update = Update.de_json(json.loads(body), channel.application.bot)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        logger.warning("webhook call with a body that is not an update")
+        return Response(status_code=400)
+    # Handled in the background, as in python-telegram-bot's customwebhookbot example;
+    # the answer only tells Telegram the update arrived.
+    await channel.application.update_queue.put(update)
+    return Response(status_code=200)

@@ -1,0 +1,490 @@
+"""The Telegram channel: the real python-telegram-bot client inside the real app, against a
+fake Bot API server and a stand-in Rasa, both on real local ports."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import pytest
+from sqlalchemy import select, update
+from starlette.testclient import TestClient
+
+from bot.app import create_app
+from bot.channels.telegram_delivery import split_text, telegram_length
+from bot.channels.telegram_store import TelegramStore
+from bot.conversations.store import ConversationStore, DuplicateInboundError
+from bot.db import get_sessionmaker
+from bot.db.models import (
+    Conversation,
+    LanguageSource,
+    Message,
+    MessageSender,
+    TelegramChat,
+    utcnow,
+)
+from bot.settings import Settings, get_settings
+from tests.fake_rasa import FakeRasa, echo
+from tests.fake_telegram import FakeTelegram
+
+SECRET = "test-webhook-secret_1"
+WEBHOOK = "/telegram/webhook"
+HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+LONG_SENTENCE = "This sentence is part of a very long answer about the integration plan. "
+LANGUAGE_BUTTONS = [
+    {"title": title, "payload": f'/choose_language{{"language": "{code}"}}'}
+    for title, code in (("Svenska", "sv"), ("Suomi", "fi"), ("Українська", "uk"), ("English", "en"))
+]
+
+T = TypeVar("T")
+
+
+def wait_for(condition: Callable[[], T], what: str, timeout: float = 30.0) -> T:
+    """Polls until `condition` gives something truthy; fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def assistant(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the stand-in Rasa answers: enough of the real assistant's behaviour."""
+    message, language = body["message"], body["metadata"]["language"]
+    if message == "/greet":
+        return [{"text": f"greeting ({language})"}]
+    if message == "/choose_language":
+        return [{"text": f"which language? ({language})", "buttons": LANGUAGE_BUTTONS}]
+    if message.startswith("/choose_language{"):
+        code = json.loads(message[len("/choose_language") :])["language"]
+        return [{"custom": {"lotsen": {"set_language": code}}}, {"text": f"language {code}"}]
+    if message == "long answer please":
+        return [
+            {
+                "text": LONG_SENTENCE * 120,
+                "buttons": [{"title": "Plan", "payload": "/ask_integration_plan"}],
+            }
+        ]
+    return echo(body)
+
+
+def user(chat_id: int, language_code: str) -> dict[str, Any]:
+    return {"id": chat_id, "is_bot": False, "first_name": "Olena", "language_code": language_code}
+
+
+def message_update(
+    update_id: int, chat_id: int, language_code: str = "en", **content: Any
+) -> dict[str, Any]:
+    message = {
+        "message_id": update_id,
+        "date": int(time.time()),
+        "chat": {"id": chat_id, "type": "private"},
+        "from": user(chat_id, language_code),
+        **content,
+    }
+    text = content.get("text", "")
+    if text.startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return {"update_id": update_id, "message": message}
+
+
+def callback_update(
+    update_id: int, chat_id: int, data: str, language_code: str = "en"
+) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": f"query-{update_id}",
+            "from": user(chat_id, language_code),
+            "chat_instance": "instance",
+            "data": data,
+            "message": {
+                "message_id": 1,
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+                "text": "an earlier answer",
+            },
+        },
+    }
+
+
+def conversation_of(chat_id: int) -> Conversation | None:
+    with get_sessionmaker()() as session:
+        return session.scalar(
+            select(Conversation)
+            .join(TelegramChat, TelegramChat.conversation_id == Conversation.id)
+            .where(TelegramChat.chat_id == chat_id)
+        )
+
+
+def messages_of(chat_id: int) -> list[Message]:
+    conversation = conversation_of(chat_id)
+    if conversation is None:
+        return []
+    with get_sessionmaker()() as session:
+        return list(
+            session.scalars(
+                select(Message)
+                .where(Message.conversation_id == conversation.id)
+                .order_by(Message.id)
+            )
+        )
+
+
+def callback_data(sent: dict[str, Any]) -> list[str]:
+    keyboard = sent.get("reply_markup", {}).get("inline_keyboard", [])
+    return [button["callback_data"] for row in keyboard for button in row]
+
+
+@pytest.fixture
+def fake_telegram() -> Iterator[FakeTelegram]:
+    telegram = FakeTelegram()
+    telegram.start()
+    yield telegram
+    telegram.stop()
+
+
+def telegram_env(monkeypatch: pytest.MonkeyPatch, telegram: FakeTelegram, mode: str) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", telegram.token)
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", telegram.url)
+    monkeypatch.setenv("TELEGRAM_MODE", mode)
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("TELEGRAM_DELIVERY_INTERVAL_SECONDS", "0.2")
+    monkeypatch.setenv("LOTSEN_PUBLIC_URL", "https://lotsen.example.invalid")
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def app(
+    fake_rasa: FakeRasa,
+    fake_telegram: FakeTelegram,
+    settings_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[TestClient]:
+    """The app in webhook mode."""
+    fake_rasa.reply = assistant
+    telegram_env(monkeypatch, fake_telegram, "webhook")
+    with TestClient(create_app()) as client:
+        yield client
+
+
+def post(client: TestClient, update: dict[str, Any]) -> None:
+    response = client.post(WEBHOOK, json=update, headers=HEADERS)
+    assert response.status_code == 200, response.text
+
+
+def test_start_greets_in_the_telegram_language_offers_the_menu_and_a_choice_sticks(
+    app: TestClient, fake_telegram: FakeTelegram, fake_rasa: FakeRasa
+) -> None:
+    webhook = fake_telegram.made("setWebhook")
+    assert webhook[0]["url"] == f"https://lotsen.example.invalid{WEBHOOK}"
+    assert webhook[0]["secret_token"] == SECRET
+
+    post(app, message_update(1, 501, "fi-FI", text="/start"))
+    greeting, menu = wait_for(
+        lambda: len(fake_telegram.sent(501)) >= 2 and fake_telegram.sent(501), "menu"
+    )
+    assert [r["message"] for r in fake_rasa.received] == ["/greet", "/choose_language"]
+    assert fake_rasa.received[0]["metadata"]["channel"] == "telegram"
+    assert greeting["text"] == "greeting (fi)"
+    assert "parse_mode" not in greeting
+    assert menu["text"] == "which language? (fi)"
+    buttons = callback_data(menu)
+    assert len(buttons) == 4
+    assert all(len(data.encode()) <= 64 for data in buttons)
+    assert {str(p["chat_id"]) for p in fake_telegram.made("sendChatAction")} == {"501"}
+    assert fake_telegram.made("sendChatAction")[0]["action"] == "typing"
+
+    # "Українська": the callback brings the real payload to Rasa, and is acknowledged.
+    post(app, callback_update(2, 501, buttons[2]))
+    wait_for(lambda: len(fake_telegram.sent(501)) >= 3, "the answer to the button")
+    assert fake_rasa.received[-1]["message"] == '/choose_language{"language": "uk"}'
+    assert [p["callback_query_id"] for p in fake_telegram.made("answerCallbackQuery")] == [
+        "query-2"
+    ]
+    assert fake_telegram.sent(501)[-1]["text"] == "language uk"
+    conversation = conversation_of(501)
+    assert conversation is not None
+    assert (conversation.language, conversation.language_source) == ("uk", "chosen")
+    assert all(m.status in ("processed", "sent") for m in messages_of(501))
+
+
+def test_a_question_in_ukrainian_is_answered_in_ukrainian(
+    app: TestClient, fake_telegram: FakeTelegram, fake_rasa: FakeRasa
+) -> None:
+    post(app, message_update(10, 502, "en", text="Що таке план інтеграції і коли він потрібен?"))
+    (answer,) = wait_for(lambda: fake_telegram.sent(502), "the answer")
+    assert fake_rasa.received[0]["metadata"]["language"] == "uk"
+    assert answer["text"].startswith("echo (uk): Що таке план інтеграції")
+    # The echo's button: an inline keyboard whose data names the stored message.
+    (data,) = callback_data(answer)
+    stored = messages_of(502)
+    assert [(m.sender, m.status) for m in stored] == [("user", "processed"), ("bot", "sent")]
+    assert data == f"b:{stored[1].id}:0"
+
+
+def test_a_long_answer_is_split_at_sentences_with_the_buttons_on_the_last_part(
+    app: TestClient, fake_telegram: FakeTelegram
+) -> None:
+    post(app, message_update(20, 503, text="long answer please"))
+    parts = wait_for(lambda: len(fake_telegram.sent(503)) >= 3 and fake_telegram.sent(503), "parts")
+    texts = [p["text"] for p in parts]
+    assert len(texts) == 3
+    assert all(telegram_length(text) <= 4096 for text in texts)
+    assert all(text.endswith("integration plan.") for text in texts)
+    assert " ".join(texts) == (LONG_SENTENCE * 120).strip()
+    assert [bool(callback_data(p)) for p in parts] == [False, False, True]
+    assert messages_of(503)[-1].status == "sent"
+
+
+def test_split_falls_back_to_whitespace_then_a_hard_cut() -> None:
+    words = ("word " * 2000).strip()
+    parts = split_text(words, limit=100)
+    assert all(len(p) <= 100 for p in parts) and " ".join(parts) == words
+    assert split_text("x" * 250, limit=100) == ["x" * 100, "x" * 100, "x" * 50]
+    emoji = "🙂" * 60  # two UTF-16 units each
+    assert [telegram_length(p) for p in split_text(emoji, limit=100)] == [100, 20]
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}])
+def test_webhook_without_the_secret_is_refused_and_nothing_happens(
+    app: TestClient, fake_telegram: FakeTelegram, fake_rasa: FakeRasa, headers: dict[str, str]
+) -> None:
+    refused = app.post(WEBHOOK, json=message_update(30, 504, text="hello"), headers=headers)
+    assert refused.status_code == 403
+    # A real update afterwards is answered: by then the refused one would have been too.
+    post(app, message_update(31, 505, text="hello"))
+    wait_for(lambda: fake_telegram.sent(505), "the answer to the real update")
+    assert conversation_of(504) is None
+    assert fake_telegram.sent(504) == []
+    assert [r["sender"] for r in fake_rasa.received] == [conversation_of(505).id]  # type: ignore[union-attr]
+
+
+def test_the_same_update_delivered_twice_is_answered_once(
+    app: TestClient, fake_telegram: FakeTelegram, fake_rasa: FakeRasa
+) -> None:
+    twice = message_update(40, 506, text="what is the integration plan")
+    post(app, twice)
+    post(app, twice)
+    post(app, message_update(41, 506, text="and the training"))
+    wait_for(lambda: len(fake_telegram.sent(506)) >= 2, "both answers")
+    wait_for(lambda: len(messages_of(506)) >= 4, "everything stored")
+    assert [r["message"] for r in fake_rasa.received] == [
+        "what is the integration plan",
+        "and the training",
+    ]
+    assert len(fake_telegram.sent(506)) == 2
+    assert [m.text for m in messages_of(506) if m.sender == "user"] == [
+        "what is the integration plan",
+        "and the training",
+    ]
+
+
+def test_flood_control_waits_retry_after_then_delivers(
+    app: TestClient, fake_telegram: FakeTelegram
+) -> None:
+    fake_telegram.flood_waits = 1
+    post(app, message_update(50, 507, text="hello"))
+    wait_for(lambda: fake_telegram.sent(507), "the answer after the flood wait")
+    assert [c.method for c in fake_telegram.refused] == ["sendMessage"]
+    assert len(fake_telegram.sent(507)) == 1
+    reply = wait_for(lambda: [m for m in messages_of(507) if m.status == "sent"], "sent status")
+    assert reply[0].delivery_error is None
+
+
+def test_undeliverable_message_stays_stored_and_goes_out_when_telegram_is_back(
+    app: TestClient, fake_telegram: FakeTelegram
+) -> None:
+    fake_telegram.down = True
+    post(app, message_update(60, 508, text="hello while Telegram is down"))
+    failed = wait_for(
+        lambda: [m for m in messages_of(508) if m.sender == "bot" and m.delivery_attempts >= 1],
+        "a failed delivery",
+    )
+    assert failed[0].status == "pending"
+    assert "Bad Gateway" in (failed[0].delivery_error or "")
+    assert fake_telegram.sent(508) == []
+    fake_telegram.down = False
+    (delivered,) = wait_for(lambda: fake_telegram.sent(508), "delivery by the delivery loop")
+    assert delivered["text"] == "echo (en): hello while Telegram is down"
+    wait_for(lambda: messages_of(508)[-1].status == "sent", "the message marked sent")
+
+
+@pytest.mark.parametrize(
+    ("content", "marker"),
+    [
+        (
+            {"photo": [{"file_id": "photo-file", "file_unique_id": "p", "width": 9, "height": 9}]},
+            "[photo]",
+        ),
+        (
+            {"voice": {"file_id": "voice-file", "file_unique_id": "v", "duration": 3}},
+            "[voice message]",
+        ),
+    ],
+)
+def test_photos_and_voice_messages_get_a_polite_answer_in_the_language(
+    app: TestClient,
+    fake_telegram: FakeTelegram,
+    fake_rasa: FakeRasa,
+    content: dict[str, Any],
+    marker: str,
+) -> None:
+    post(app, message_update(70, 509, "uk", **content))
+    (answer,) = wait_for(lambda: fake_telegram.sent(509), "the polite answer")
+    assert "тільки текст" in answer["text"]
+    assert fake_rasa.received == []
+    stored = messages_of(509)
+    assert (stored[0].sender, stored[0].text) == ("user", marker)
+    # Only what kind of message it was; the file's id is nowhere.
+    assert not any("-file" in f"{m.text} {m.payload}" for m in stored)
+
+
+def test_an_edited_message_and_an_old_button_are_answered_politely(
+    app: TestClient, fake_telegram: FakeTelegram, fake_rasa: FakeRasa
+) -> None:
+    edited = message_update(80, 510, "sv", text="hej igen")
+    edited["edited_message"] = edited.pop("message")
+    post(app, edited)
+    (answer,) = wait_for(lambda: fake_telegram.sent(510), "the answer to the edit")
+    assert "nytt meddelande" in answer["text"]
+    post(app, callback_update(81, 510, "b:999999:0", "sv"))
+    (acknowledged,) = wait_for(lambda: fake_telegram.made("answerCallbackQuery"), "the answer")
+    assert "knappen" in acknowledged["text"]
+    assert fake_rasa.received == []
+
+
+def test_handoff_keeps_the_bot_silent_and_coordinator_replies_reach_the_chat(
+    app: TestClient, fake_telegram: FakeTelegram, fake_rasa: FakeRasa
+) -> None:
+    post(app, message_update(90, 511, text="hello"))
+    wait_for(lambda: fake_telegram.sent(511), "the first answer")
+    conversation = conversation_of(511)
+    assert conversation is not None
+    with get_sessionmaker().begin() as session:
+        session.execute(
+            update(Conversation).where(Conversation.id == conversation.id).values(state="waiting")
+        )
+    actions_before = len(fake_telegram.made("sendChatAction"))
+
+    post(app, message_update(91, 511, text="I need to talk to a person"))
+    # /help is answered during a handoff too, after the message before it (one chat, in order).
+    post(app, message_update(92, 511, text="/help"))
+    wait_for(lambda: len(fake_telegram.sent(511)) >= 2, "the help text")
+    assert [m.text for m in messages_of(511) if m.sender == "user"][-2] == (
+        "I need to talk to a person"
+    )
+    assert len(fake_rasa.received) == 1
+    assert "/language" in fake_telegram.sent(511)[-1]["text"]
+    assert len(fake_telegram.made("sendChatAction")) == actions_before
+
+    store = ConversationStore(get_sessionmaker())
+    store.queue_outbound(
+        conversation.id,
+        text="Hello, this is the coordinator.",
+        language="en",
+        sender=MessageSender.COORDINATOR,
+    )
+    wait_for(lambda: len(fake_telegram.sent(511)) >= 3, "the coordinator's reply")
+    assert fake_telegram.sent(511)[-1]["text"] == "Hello, this is the coordinator."
+    wait_for(lambda: messages_of(511)[-1].status == "sent", "the reply marked sent")
+
+
+def test_polling_mode_receives_updates_through_get_updates(
+    fake_rasa: FakeRasa,
+    fake_telegram: FakeTelegram,
+    settings_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake_rasa.reply = assistant
+    telegram_env(monkeypatch, fake_telegram, "polling")
+    with TestClient(create_app()) as client:
+        assert client.post(WEBHOOK, json={}, headers=HEADERS).status_code == 404
+        fake_telegram.push_update(message_update(100, 512, text="hello from polling"))
+        (answer,) = wait_for(lambda: fake_telegram.sent(512), "the answer")
+    assert answer["text"] == "echo (en): hello from polling"
+    assert fake_telegram.made("deleteWebhook")
+    assert fake_telegram.made("setWebhook") == []
+
+
+def test_without_a_token_the_app_runs_without_telegram(
+    client: TestClient, fake_telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert client.post(WEBHOOK, json={}, headers=HEADERS).status_code == 404
+    assert client.post("/api/v1/conversations").status_code == 201
+    assert fake_telegram.calls == []
+
+
+def test_without_a_token_start_up_says_telegram_is_off(
+    fake_rasa: FakeRasa, settings_env: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    get_settings.cache_clear()
+    with caplog.at_level("WARNING"), TestClient(create_app()):
+        pass
+    assert "Telegram is not configured" in caplog.text
+
+
+def test_webhook_mode_needs_a_real_secret() -> None:
+    with pytest.raises(ValueError, match="TELEGRAM_WEBHOOK_SECRET"):
+        Settings(telegram_bot_token="1:x", telegram_mode="webhook", telegram_webhook_secret="")
+    with pytest.raises(ValueError, match="placeholder"):
+        Settings(
+            lotsen_env="production",
+            lotsen_public_url="https://lotsen.example.invalid",
+            rasa_api_token="real",
+            nlg_token="real",
+            link_code_secret="real",
+            database_url="postgresql+psycopg2://lotsen@db/lotsen",
+            telegram_bot_token="1:x",
+            telegram_mode="webhook",
+            telegram_webhook_secret="change-me-telegram-webhook-secret",
+        )
+
+
+def test_delivery_bookkeeping_and_once_only_inbound_on_both_databases(
+    settings_on_both_databases: str,
+) -> None:
+    sessions = get_sessionmaker()
+    store, chats = ConversationStore(sessions), TelegramStore(sessions)
+    made = chats.conversation_for_chat(
+        900, municipality="example", language="uk", language_source=LanguageSource.DETECTED
+    )
+    again = chats.conversation_for_chat(
+        900, municipality="example", language="en", language_source=LanguageSource.DEFAULT
+    )
+    assert again == made
+    store.store_inbound(made.id, text="hi", payload=None, language="uk", external_id="telegram:1")
+    with pytest.raises(DuplicateInboundError):
+        store.store_inbound(
+            made.id, text="hi", payload=None, language="uk", external_id="telegram:1"
+        )
+    web, _ = store.create(
+        channel="web", municipality="example", language="sv", language_source=LanguageSource.CHOSEN
+    )
+    store.queue_outbound(
+        web.id, text="for the web", language="sv", sender=MessageSender.COORDINATOR
+    )
+    first = store.queue_outbound(
+        made.id, text="one", language="uk", sender=MessageSender.COORDINATOR
+    )
+    second = store.queue_outbound(made.id, text="two", language="uk", sender=MessageSender.SYSTEM)
+
+    assert [d.message.id for d in chats.claim_due_messages()] == [first.id, second.id]
+    assert chats.claim_due_messages() == []  # leased to whoever claimed them
+    store.record_delivery_failure(first.id, error="NetworkError: down", base_delay=timedelta(0))
+    store.postpone_delivery([second.id], utcnow() + timedelta(hours=1))
+    # The first is due again; the second waits, and would anyway: order within a chat.
+    (retry,) = chats.claim_due_messages()
+    assert (retry.chat_id, retry.message.id) == (900, first.id)
+    store.mark_delivered(first.id)
+    store.postpone_delivery([second.id], utcnow() - timedelta(seconds=1))
+    assert [d.message.text for d in chats.claim_due_messages()] == ["two"]
+    with sessions() as session:
+        delivered = session.get(Message, first.id)
+        assert delivered is not None
+        assert (delivered.status, delivered.delivery_attempts) == ("sent", 1)
