@@ -14,15 +14,21 @@ from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
 from bot.app import create_app
+from bot.bookings.reminders import send_due_reminders
+from bot.bookings.service import BookingDetails, book
 from bot.channels.telegram_delivery import split_text, telegram_length
 from bot.channels.telegram_store import TelegramStore
 from bot.conversations.store import ConversationStore, DuplicateInboundError
 from bot.db import get_sessionmaker
 from bot.db.models import (
+    AppointmentSlot,
+    BookingPurpose,
     Conversation,
+    Coordinator,
     LanguageSource,
     Message,
     MessageSender,
+    SlotKind,
     TelegramChat,
     utcnow,
 )
@@ -155,6 +161,7 @@ def telegram_env(monkeypatch: pytest.MonkeyPatch, telegram: FakeTelegram, mode: 
     monkeypatch.setenv("TELEGRAM_MODE", mode)
     monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", SECRET)
     monkeypatch.setenv("TELEGRAM_DELIVERY_INTERVAL_SECONDS", "0.2")
+    monkeypatch.setenv("REMINDER_INTERVAL_SECONDS", "0.2")
     monkeypatch.setenv("LOTSEN_PUBLIC_URL", "https://lotsen.example.invalid")
     get_settings.cache_clear()
 
@@ -393,6 +400,50 @@ def test_handoff_keeps_the_bot_silent_and_coordinator_replies_reach_the_chat(
     wait_for(lambda: len(fake_telegram.sent(511)) >= 3, "the coordinator's reply")
     assert fake_telegram.sent(511)[-1]["text"] == "Hello, this is the coordinator."
     wait_for(lambda: messages_of(511)[-1].status == "sent", "the reply marked sent")
+
+
+def test_a_booking_reminder_reaches_the_chat_the_booking_came_from_once(
+    app: TestClient, fake_telegram: FakeTelegram
+) -> None:
+    post(app, message_update(95, 512, "uk", text="Привіт"))
+    wait_for(lambda: fake_telegram.sent(512), "the greeting")
+    conversation = conversation_of(512)
+    assert conversation is not None
+    with get_sessionmaker().begin() as session:
+        coordinator = Coordinator(municipality="example", username="anna", display_name="Anna")
+        session.add(coordinator)
+        session.flush()
+        slot = AppointmentSlot(
+            municipality="example",
+            coordinator_id=coordinator.id,
+            starts_at=utcnow() + timedelta(hours=20),
+            ends_at=utcnow() + timedelta(hours=21),
+            kind=SlotKind.PHONE,
+        )
+        session.add(slot)
+        session.flush()
+        slot_id = slot.id
+    # Booked three days ago, so the reminder the day before is due now.
+    book(
+        get_sessionmaker(),
+        slot_id=slot_id,
+        municipality="example",
+        conversation_id=conversation.id,
+        case_id=None,
+        channel="telegram",
+        language="uk",
+        details=BookingDetails(BookingPurpose.GUIDANCE, "fi", "uk", None, None),
+        now=utcnow() - timedelta(days=3),
+        actor="test",
+    )
+    reminder = wait_for(
+        lambda: len(fake_telegram.sent(512)) >= 2 and fake_telegram.sent(512)[-1], "the reminder"
+    )
+    assert reminder["text"].startswith("Нагадування")
+    wait_for(lambda: messages_of(512)[-1].status == "sent", "the reminder marked sent")
+    # The reminder loop keeps running; the reminder is never queued a second time.
+    assert send_due_reminders(get_sessionmaker(), utcnow()) == 0
+    assert sum(1 for m in messages_of(512) if m.sender == "system") == 1
 
 
 def test_polling_mode_receives_updates_through_get_updates(
