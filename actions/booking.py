@@ -312,10 +312,12 @@ class ValidateBookingForm(FormValidationAction):
         if choice in set(BookingPurpose):
             return {"booking_purpose": choice}
         text = typed_text(tracker)
+        words = _words(text)
         for purpose, stems in _PURPOSE_WORDS.items():
-            if _starts_any(text, stems):
+            # Inside words too: "kotoutumissuunnitelma", "integrationsplanen".
+            if any(stem in word for word in words for stem in stems):
                 return {"booking_purpose": purpose.value}
-        if _words(text):
+        if words:
             # The person described their matter in their own words.
             return {"booking_purpose": BookingPurpose.OTHER.value}
         return self._not_understood(dispatcher, "booking_purpose")
