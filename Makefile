@@ -28,8 +28,16 @@ $(VENV_RASA)/.installed: requirements-rasa.txt
 	$(VENV_RASA)/bin/pip install -qq --no-deps -r requirements-rasa.txt
 	@touch $@
 
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 .PHONY: install
-install: $(VENV)/.installed $(VENV_RASA)/.installed ## Create both virtual environments
+install: $(VENV)/.installed $(VENV_RASA)/.installed web/node_modules/.installed ## Create both virtual environments and web/node_modules
+
+.PHONY: browser
+browser: ## Debian's Chromium for the browser tests (apt, only when missing)
+	@scripts/install-browser.sh
 
 .PHONY: db
 db: $(VENV)/.installed ## Apply database migrations

@@ -22,6 +22,7 @@ if [ "${results[0]}" != passed ]; then
   echo "summary: 0 passed, 1 failed"
   exit 1
 fi
+step "browser" make --no-print-directory browser
 step "ruff" bash -c '.venv/bin/ruff check bot actions tests bench scripts && .venv/bin/ruff format --check bot actions tests bench scripts'
 step "mypy" .venv/bin/mypy
 step "rasa data validate" make --no-print-directory validate
