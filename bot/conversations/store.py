@@ -81,12 +81,14 @@ class MessageView:
     buttons: list[dict[str, Any]]
     language: str
     created_at: str
+    sender_name: str | None = None
 
     @classmethod
     def of(cls, message: Message) -> MessageView:
         return cls(
             id=message.id,
             sender=message.sender,
+            sender_name=message.sender_name,
             text=message.text,
             buttons=list(message.buttons or []),
             language=message.language,
@@ -100,6 +102,7 @@ class MessageView:
         return {
             "id": self.id,
             "sender": self.sender,
+            "sender_name": self.sender_name,
             "text": self.text,
             "buttons": self.buttons,
             "language": self.language,
@@ -113,12 +116,14 @@ def pending_message(
     language: str,
     sender: MessageSender,
     buttons: list[dict[str, Any]] | None = None,
+    sender_name: str | None = None,
 ) -> Message:
     """An outbound message made outside a turn, for the caller's own transaction."""
     return Message(
         conversation_id=conversation_id,
         direction=MessageDirection.OUTBOUND,
         sender=sender,
+        sender_name=sender_name,
         text=text,
         buttons=buttons or None,
         language=language,
@@ -299,11 +304,12 @@ class ConversationStore:
         language: str,
         sender: MessageSender,
         buttons: list[dict[str, Any]] | None = None,
+        sender_name: str | None = None,
     ) -> MessageView:
         """Stores a message for the person that no turn of theirs asked for; its channel
         delivers it (status pending until then)."""
         with self._sessions.begin() as session:
-            message = pending_message(conversation_id, text, language, sender, buttons)
+            message = pending_message(conversation_id, text, language, sender, buttons, sender_name)
             session.add(message)
             session.flush()
             return MessageView.of(message)

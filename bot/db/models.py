@@ -102,6 +102,8 @@ class Message(Base):
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"))
     direction: Mapped[str] = mapped_column(String(4))
     sender: Mapped[str] = mapped_column(String(16))
+    # Who wrote it, as the person sees it: the coordinator's first name on their replies.
+    sender_name: Mapped[str | None] = mapped_column(String(64))
     text: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[str | None] = mapped_column(Text)
     buttons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
