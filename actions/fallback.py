@@ -1,4 +1,5 @@
-"""Not understood: ask to rephrase once; the second time in a row, offer the coordinator."""
+"""Not understood: ask to rephrase once; the second time in a row, hand the conversation
+to the coordinator."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
+
+from actions.handoff import hand_over
+from bot.handoff import HandoffReason
 
 FALLBACK_INTENT = "nlu_fallback"
 
@@ -28,7 +32,7 @@ class ActionHandleFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         if previous_user_intent(tracker) == FALLBACK_INTENT:
-            dispatcher.utter_message(response="utter_default_twice")
+            return hand_over(dispatcher, tracker, HandoffReason.FALLBACK)
         else:
             dispatcher.utter_message(response="utter_default")
         return []

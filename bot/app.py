@@ -23,6 +23,7 @@ from bot.conversations import api
 from bot.conversations.rasa_client import RasaClient
 from bot.conversations.router import Router
 from bot.conversations.store import ConversationStore
+from bot.coordinator import web as coordinator_web
 from bot.db import get_sessionmaker
 from bot.health import healthz, readyz
 from bot.language import detect_language
@@ -46,9 +47,10 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     async with httpx.AsyncClient(limits=limits) as http:
         app.state.http = http
         app.state.store = ConversationStore(get_sessionmaker())
-        app.state.router = Router(
-            app.state.store, RasaClient(http, settings.rasa_url, settings.rasa_timeout_seconds)
+        app.state.rasa = RasaClient(
+            http, settings.rasa_url, settings.rasa_timeout_seconds, settings.rasa_api_token
         )
+        app.state.router = Router(app.state.store, app.state.rasa)
         await asyncio.to_thread(_warm_up)
         telegram: TelegramChannel | None = None
         if settings.telegram_enabled:
@@ -97,6 +99,7 @@ def create_app() -> Starlette:
         Route("/nlg", nlg_endpoint, methods=["POST"]),
         Route("/calendar/{token}.ics", calendar_feed, methods=["GET"]),
         *api.routes,
+        *coordinator_web.routes,
     ]
     settings = get_settings()
     if settings.telegram_enabled and settings.telegram_mode == "webhook":

@@ -185,6 +185,38 @@ def _calendar_url(args: argparse.Namespace) -> int:
     return 0
 
 
+def _user_create(args: argparse.Namespace) -> int:
+    import getpass
+
+    from bot.coordinator.auth import PasswordTooShortError, create_user
+    from bot.db import get_sessionmaker
+    from bot.db.models import CoordinatorRole
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("the passwords differ; nothing was saved", file=sys.stderr)
+            return 1
+    try:
+        with get_sessionmaker().begin() as session:
+            user = create_user(
+                session,
+                username=args.username,
+                display_name=args.name,
+                municipality=args.municipality or get_settings().lotsen_default_municipality,
+                role=CoordinatorRole(args.role),
+                language=args.language,
+                password=password,
+            )
+            print(f"user {user.username} ({user.role}, {user.municipality}) can sign in")
+    except PasswordTooShortError as error:
+        print(f"nothing was saved: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lotsen", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -268,6 +300,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     calendar.add_argument("coordinator", help="the coordinator's username")
     calendar.set_defaults(handler=_calendar_url)
+
+    from bot.db.models import CoordinatorRole
+
+    users = commands.add_parser("user", help="coordinator accounts").add_subparsers(
+        dest="user_command", required=True
+    )
+    user_create = users.add_parser(
+        "create", help="create an account, or set a new password for an existing one"
+    )
+    user_create.add_argument("--username", required=True)
+    user_create.add_argument("--name", required=True, help="the name the person sees")
+    user_create.add_argument("--municipality", help="municipality id (default: the configured one)")
+    user_create.add_argument(
+        "--role", choices=[r.value for r in CoordinatorRole], default=CoordinatorRole.COORDINATOR
+    )
+    user_create.add_argument("--language", choices=["sv", "fi"], default="sv")
+    user_create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    user_create.set_defaults(handler=_user_create)
 
     commands.add_parser(
         "demo-data", help="an example coordinator and cases in different situations"

@@ -29,9 +29,15 @@ async def test_first_time_asks_to_rephrase() -> None:
     assert await responses(events) == ["utter_default"]
 
 
-async def test_second_time_in_a_row_offers_the_coordinator() -> None:
+async def test_second_time_in_a_row_hands_over_to_the_coordinator() -> None:
     events = [user("nlu_fallback"), bot_action("action_handle_fallback"), user("nlu_fallback")]
-    assert await responses(events) == ["utter_default_twice"]
+    tracker = Tracker("abc", {}, events[-1]["parse_data"], events, False, None, {}, "")
+    dispatcher = CollectingDispatcher()
+    returned = await ActionHandleFallback().run(dispatcher, tracker, {})
+    said, control = dispatcher.messages
+    assert said["response"] == "utter_handoff_after_fallback"
+    assert control["custom"] == {"lotsen": {"handoff": {"reason": "fallback", "topic": None}}}
+    assert returned == [{"event": "pause", "timestamp": None}]
 
 
 async def test_understood_message_in_between_starts_over() -> None:

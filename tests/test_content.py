@@ -33,6 +33,8 @@ ARGUMENT_PLACEHOLDERS = {
     "interpreter_language",
     "reference",
     "meetings",
+    "message",
+    "name",
 }
 
 
@@ -41,6 +43,7 @@ SLOT_AND_ENTITY_NAMES = {
     *yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))["slots"],
     "booking_choice",
     "booking_form",
+    "booking_id",  # a route parameter
     # audit log actions
     "booking_made",
     "booking_moved",

@@ -70,9 +70,14 @@ def test_out_of_scope_and_not_understood(system: RunningSystem) -> None:
     assert "did not understand" in texts(gibberish)
     assert "+358 00 000 0000" not in texts(gibberish)
     again = person.say("vvvtt qwzx plorf")
-    # The second failure in a row offers the coordinator, with the municipality's contact.
-    assert "+358 00 000 0000 (example)" in texts(again)
-    assert "/request_human" in payloads(again)
+    # The second failure in a row hands the conversation to the coordinator, and the
+    # assistant is silent until it comes back.
+    assert "passing this conversation" in texts(again)
+    assert again["state"] == "waiting"
+    assert person.say("hello?")["messages"] == []
+    back = person.press("/lotsen_return_to_assistant")
+    assert back["state"] == "bot" and "back with the assistant" in texts(back)
+    assert "integration plan" in texts(person.say("What is the integration plan?"))
 
 
 def test_responsibility_triage_asks_only_what_is_needed(system: RunningSystem) -> None:

@@ -142,6 +142,7 @@ def free_slots(
             AppointmentSlot.municipality == municipality,
             AppointmentSlot.starts_at >= now + BOOKING_LEAD_TIME,
             AppointmentSlot.starts_at < now + SEARCH_HORIZON,
+            AppointmentSlot.blocked.is_(False),
             ~_is_booked(),
         )
         .order_by(AppointmentSlot.starts_at, AppointmentSlot.id)
@@ -159,7 +160,7 @@ def free_slots(
 
 def slot_is_free(session: Session, slot_id: int, municipality: str, now: datetime) -> bool:
     slot = session.get(AppointmentSlot, slot_id)
-    if slot is None or slot.municipality != municipality:
+    if slot is None or slot.municipality != municipality or slot.blocked:
         return False
     if as_utc(slot.starts_at) < now + BOOKING_LEAD_TIME:
         return False
@@ -176,7 +177,7 @@ def get_slot(session: Session, slot_id: int) -> SlotView | None:
 
 def _check_bookable(session: Session, slot_id: int, municipality: str, now: datetime) -> None:
     slot = session.get(AppointmentSlot, slot_id)
-    if slot is None or slot.municipality != municipality:
+    if slot is None or slot.municipality != municipality or slot.blocked:
         raise SlotTakenError(slot_id)
     if as_utc(slot.starts_at) < now + BOOKING_LEAD_TIME:
         raise SlotTakenError(slot_id)

@@ -12,10 +12,33 @@ class RasaUnavailableError(RuntimeError):
 
 
 class RasaClient:
-    def __init__(self, http: httpx.AsyncClient, base_url: str, timeout_seconds: float) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        timeout_seconds: float,
+        api_token: str | None = None,
+    ) -> None:
         self._http = http
-        self._webhook = base_url.rstrip("/") + "/webhooks/rest/webhook"
+        self._base = base_url.rstrip("/")
+        self._webhook = self._base + "/webhooks/rest/webhook"
         self._timeout = timeout_seconds
+        self._api_token = api_token
+
+    async def resume(self, sender_id: str) -> None:
+        """Resumes a conversation the handoff paused (Rasa's `resume` event), so the
+        assistant answers again where the conversation stands."""
+        try:
+            response = await self._http.post(
+                f"{self._base}/conversations/{sender_id}/tracker/events",
+                params={"token": self._api_token} if self._api_token else None,
+                json={"event": "resume"},
+                timeout=self._timeout,
+            )
+        except httpx.HTTPError as error:
+            raise RasaUnavailableError(f"Rasa not reachable: {error!r}") from error
+        if response.status_code != httpx.codes.OK:
+            raise RasaUnavailableError(f"Rasa answered {response.status_code} to resume")
 
     async def send(
         self, sender_id: str, message: str, metadata: dict[str, Any]

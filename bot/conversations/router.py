@@ -16,12 +16,15 @@ from bot.conversations.rasa_client import RasaClient, RasaUnavailableError
 from bot.conversations.store import ConversationStore, ConversationView, MessageView
 from bot.conversations.text import clean_text
 from bot.db.models import ConversationState, LanguageSource, MessageStatus
+from bot.handoff import HandoffRequest
 from bot.language import detect_language, is_supported
 from bot.nlg.render import render_response
 
 logger = logging.getLogger(__name__)
 
 CONTROL_KEY = "lotsen"
+# The button in the handoff message: the gateway handles it, Rasa never sees it.
+RETURN_TO_ASSISTANT = "/lotsen_return_to_assistant"
 # A message this long usually holds several questions; the assistant answers the one it
 # recognised and says so, instead of silently dropping the rest.
 LONG_MESSAGE_CHARS = 280
@@ -61,6 +64,7 @@ class _Received:
     message_id: int
     rasa_text: str
     language: str
+    state: str
 
 
 class Router:
@@ -80,9 +84,13 @@ class Router:
         # Checking, detecting and storing share one worker thread hop and one transaction.
         received = await asyncio.to_thread(self._receive, conversation, inbound)
         language = received.language
-        if conversation.state != ConversationState.BOT:
+        if inbound.payload == RETURN_TO_ASSISTANT:
+            return await self._return_to_assistant(conversation, received, reply_status)
+        if received.state != ConversationState.BOT:
             # Handoff (waiting/human) keeps the bot silent; the coordinator side reads it.
-            return TurnResult(messages=[], language=language, state=conversation.state)
+            # The state is read after the message is stored, so a handoff that happened
+            # since the caller looked the conversation up is respected.
+            return TurnResult(messages=[], language=language, state=received.state)
 
         metadata = {
             "language": language,
@@ -105,11 +113,12 @@ class Router:
                 language=language,
                 reply_status=reply_status,
             )
-            return TurnResult(messages=stored, language=language, state=conversation.state)
+            return TurnResult(messages=stored, language=language, state=received.state)
 
         chosen = _chosen_language(replies)
         if chosen is not None:
             language = chosen
+        handoff = _handoff_request(replies)
         outgoing = [(str(r["text"]), _buttons(r)) for r in replies if r.get("text")]
         if outgoing and len(received.rasa_text) >= LONG_MESSAGE_CHARS:
             hint = render_response("utter_long_message_hint", language, conversation.municipality)
@@ -123,8 +132,38 @@ class Router:
             language=language,
             chosen_language=chosen is not None,
             reply_status=reply_status,
+            handoff=handoff,
         )
-        return TurnResult(messages=stored, language=language, state=conversation.state)
+        state = ConversationState.WAITING if handoff is not None else received.state
+        return TurnResult(messages=stored, language=language, state=state)
+
+    async def _return_to_assistant(
+        self, conversation: ConversationView, received: _Received, reply_status: MessageStatus
+    ) -> TurnResult:
+        """The person leaves the queue (or the coordinator) and goes back to the assistant.
+        Rasa is resumed first: if it cannot be, the conversation stays with the coordinator."""
+        language, state = received.language, received.state
+        response, status = "utter_handoff_not_waiting", MessageStatus.PROCESSED
+        if state in (ConversationState.WAITING, ConversationState.HUMAN):
+            try:
+                await self._rasa.resume(conversation.id)
+            except RasaUnavailableError as error:
+                logger.warning("conversation %s: %s", conversation.id, error)
+                response, status = "utter_service_unavailable", MessageStatus.FAILED
+            else:
+                await asyncio.to_thread(self._store.return_to_assistant, conversation.id)
+                response, state = "utter_handoff_returned", ConversationState.BOT
+        reply = render_response(response, language, conversation.municipality)
+        stored = await asyncio.to_thread(
+            self._store.finish_turn,
+            conversation.id,
+            received.message_id,
+            status=status,
+            replies=[(reply.text, reply.buttons)],
+            language=language,
+            reply_status=reply_status,
+        )
+        return TurnResult(messages=stored, language=language, state=state)
 
     def _receive(self, conversation: ConversationView, inbound: Inbound) -> _Received:
         language = conversation.language
@@ -155,7 +194,8 @@ class Router:
             detected_language=detected,
             external_id=inbound.external_id,
         )
-        return _Received(message_id=message_id, rasa_text=rasa_text, language=language)
+        state = self._store.state_for_turn(conversation.id)
+        return _Received(message_id=message_id, rasa_text=rasa_text, language=language, state=state)
 
 
 def _chosen_language(replies: list[dict[str, Any]]) -> str | None:
@@ -168,6 +208,21 @@ def _chosen_language(replies: list[dict[str, Any]]) -> str | None:
             if is_supported(language):
                 chosen = str(language)
     return chosen
+
+
+def _handoff_request(replies: list[dict[str, Any]]) -> HandoffRequest | None:
+    """The handoff an action asked for (`{"lotsen": {"handoff": {"reason", "topic"}}}`)."""
+    for reply in replies:
+        custom = reply.get("custom")
+        if isinstance(custom, dict) and isinstance(custom.get(CONTROL_KEY), dict):
+            handoff = custom[CONTROL_KEY].get("handoff")
+            if isinstance(handoff, dict) and isinstance(handoff.get("reason"), str):
+                topic = handoff.get("topic")
+                return HandoffRequest(
+                    reason=handoff["reason"][:32],
+                    topic=topic[:64] if isinstance(topic, str) else None,
+                )
+    return None
 
 
 def _buttons(reply: dict[str, Any]) -> list[dict[str, str]]:

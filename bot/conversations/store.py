@@ -25,6 +25,7 @@ from bot.db.models import (
     MessageStatus,
     utcnow,
 )
+from bot.handoff import HandoffRequest, hand_back, reopen, request_handoff
 
 # How far back a button's payload stays valid: a person may scroll up and press an older one.
 PAYLOAD_LOOKBACK_MESSAGES = 50
@@ -193,6 +194,23 @@ class ConversationStore:
                 raise DuplicateInboundError(external_id) from error
             raise
 
+    def state_for_turn(self, conversation_id: str) -> str:
+        """The conversation's state as it is now, read after the person's message is stored.
+        A conversation the coordinator closed goes back to the assistant when the person
+        writes again."""
+        with self._sessions.begin() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                raise UnknownConversationError(conversation_id)
+            if conversation.state == ConversationState.CLOSED:
+                reopen(session, conversation_id, utcnow())
+                return ConversationState.BOT
+            return conversation.state
+
+    def return_to_assistant(self, conversation_id: str) -> bool:
+        with self._sessions.begin() as session:
+            return hand_back(session, conversation_id, "person", utcnow())
+
     def _external_id_stored(self, external_id: str) -> bool:
         with self._sessions() as session:
             found = session.scalar(select(Message.id).where(Message.external_id == external_id))
@@ -238,6 +256,7 @@ class ConversationStore:
         language: str,
         chosen_language: bool = False,
         reply_status: MessageStatus = MessageStatus.SENT,
+        handoff: HandoffRequest | None = None,
     ) -> list[MessageView]:
         """One transaction for the end of a turn: the replies, the inbound message's status
         and a language the person chose through Rasa.
@@ -247,6 +266,9 @@ class ConversationStore:
         are leased to the caller so the background delivery leaves them alone meanwhile."""
         lease = utcnow() + DELIVERY_LEASE if reply_status == MessageStatus.PENDING else None
         with self._sessions.begin() as session:
+            if handoff is not None:
+                # The replies tell the person a person will answer; the state changes with them.
+                request_handoff(session, conversation_id, handoff, utcnow(), "assistant")
             if chosen_language:
                 self._set_language(session, conversation_id, language, LanguageSource.CHOSEN)
             inbound = session.get(Message, inbound_id)

@@ -18,7 +18,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -78,6 +80,13 @@ class Conversation(Base):
     language: Mapped[str] = mapped_column(String(8))
     language_source: Mapped[str] = mapped_column(String(16), default=LanguageSource.DEFAULT)
     state: Mapped[str] = mapped_column(String(16), default=ConversationState.BOT)
+    # The handoff: why and when the conversation was handed over, what about, and who took it.
+    handoff_reason: Mapped[str | None] = mapped_column(String(32))
+    handoff_topic: Mapped[str | None] = mapped_column(String(64))
+    handoff_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    coordinator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("coordinator.id", ondelete="SET NULL", name="fk_conversation_coordinator_id")
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -186,6 +195,9 @@ class Coordinator(Base):
     role: Mapped[str] = mapped_column(String(16), default="coordinator")
     # The secret in the URL of the coordinator's calendar feed; only its hash is stored.
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    password_hash: Mapped[str | None] = mapped_column(String(256))  # argon2id
+    language: Mapped[str] = mapped_column(String(8), default="sv", server_default="sv")  # sv, fi
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -298,6 +310,8 @@ class AppointmentSlot(Base):
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     kind: Mapped[str] = mapped_column(String(16), default=SlotKind.OFFICE)
     location: Mapped[str | None] = mapped_column(Text)  # the address of an office meeting
+    # A blocked slot stays in the calendar but cannot be booked.
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -356,3 +370,66 @@ class Booking(Base):
     reminder_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     slot: Mapped[AppointmentSlot] = relationship()
+
+
+# --- The coordinator side: handoff history, notes, sign-in. --------------------------------
+
+
+class CoordinatorRole(enum.StrEnum):
+    COORDINATOR = "coordinator"  # works their own municipality
+    ADMINISTRATOR = "administrator"  # every municipality
+
+
+class HandoffEvent(Base):
+    """Every change of a conversation's state, by whom and why."""
+
+    __tablename__ = "handoff_event"
+    __table_args__ = (Index("ix_handoff_event_conversation_id", "conversation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"))
+    from_state: Mapped[str] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(96))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ConversationNote(Base):
+    """The coordinator's internal note on a conversation; never shown to the person."""
+
+    __tablename__ = "conversation_note"
+    __table_args__ = (Index("ix_conversation_note_conversation_id", "conversation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"))
+    coordinator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("coordinator.id", ondelete="SET NULL")
+    )
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CoordinatorSession(Base):
+    """A signed-in browser. The cookie holds a secret; only its hash is stored."""
+
+    __tablename__ = "coordinator_session"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    coordinator_id: Mapped[int] = mapped_column(ForeignKey("coordinator.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SignInAttempt(Base):
+    """Every sign-in try, for the lockout after repeated failures."""
+
+    __tablename__ = "sign_in_attempt"
+    __table_args__ = (Index("ix_sign_in_attempt_username_at", "username", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
