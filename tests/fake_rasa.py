@@ -40,6 +40,8 @@ class FakeRasa:
     reply: Reply = echo
     port: int = field(default_factory=free_port)
     received: list[dict[str, Any]] = field(default_factory=list)
+    # Events appended to trackers through Rasa's HTTP API (the handoff's `resume`).
+    tracker_events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
 
@@ -58,10 +60,15 @@ class FakeRasa:
         async def status(_request: Request) -> JSONResponse:
             return JSONResponse({"model_file": "fake.tar.gz"})
 
+        async def tracker_events(request: Request) -> JSONResponse:
+            self.tracker_events.append((request.path_params["sender"], await request.json()))
+            return JSONResponse({"sender_id": request.path_params["sender"]})
+
         return Starlette(
             routes=[
                 Route("/webhooks/rest/webhook", webhook, methods=["POST"]),
                 Route("/status", status),
+                Route("/conversations/{sender}/tracker/events", tracker_events, methods=["POST"]),
             ]
         )
 

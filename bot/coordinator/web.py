@@ -309,6 +309,7 @@ def _conversation_context(conversation_id: str, who: SignedIn) -> dict[str, Any]
             action="read_conversation",
             detail=conversation_id,
         )
+        session.flush()  # the audit entry is written before the rows are detached
         session.expunge_all()
         return {
             "conversation": conversation,
@@ -502,6 +503,7 @@ STATE_FIELDS = (
 def _search(who: SignedIn, text: str) -> list[Any]:
     with get_sessionmaker().begin() as session:
         found = queries.search_cases(session, who, text)
+        session.flush()  # the audit entry is written before the rows are detached
         session.expunge_all()
         return found
 
@@ -523,6 +525,7 @@ def _case_context(case_id: int, who: SignedIn, action: str) -> dict[str, Any] | 
             "bookings": queries.bookings_of_case(session, case_id),
             "state_fields": STATE_FIELDS,
         }
+        session.flush()  # the audit entry is written before the rows are detached
         session.expunge_all()
         return context
 
