@@ -15,8 +15,14 @@ FALLBACK_INTENT = "nlu_fallback"
 
 
 def previous_user_intent(tracker: Tracker) -> str | None:
-    """The intent of the person's message before the current one."""
-    user_events = [event for event in tracker.events if event.get("event") == "user"]
+    """The intent of the person's message before the current one, since the conversation
+    last came back from the coordinator (a `resume` starts the count again)."""
+    user_events: list[dict[str, Any]] = []
+    for event in tracker.events:
+        if event.get("event") == "resume":
+            user_events = []
+        elif event.get("event") == "user":
+            user_events.append(event)
     if len(user_events) < 2:
         return None
     intent = (user_events[-2].get("parse_data") or {}).get("intent") or {}

@@ -49,3 +49,16 @@ async def test_understood_message_in_between_starts_over() -> None:
         user("nlu_fallback"),
     ]
     assert await responses(events) == ["utter_default"]
+
+
+async def test_after_coming_back_from_the_coordinator_the_count_starts_again() -> None:
+    events = [
+        user("nlu_fallback"),
+        bot_action("action_handle_fallback"),
+        user("nlu_fallback"),
+        bot_action("action_handle_fallback"),
+        {"event": "pause"},
+        {"event": "resume"},
+        user("nlu_fallback"),
+    ]
+    assert await responses(events) == ["utter_default"]

@@ -29,7 +29,7 @@ from bot.db.models import (
     utcnow,
 )
 from tests.fake_rasa import FakeRasa
-from tests.test_handoff import HANDOFF
+from tests.test_handoff import HANDOFF, RESUMED
 
 PASSWORD = "correct horse battery"
 
@@ -182,7 +182,7 @@ def test_take_reply_hand_back_and_the_person_sees_it(
 
     reached = len(fake_rasa.received)
     app.post(f"/coordinator/conversations/{cid}/handback", data={"csrf_token": token})
-    assert (cid, {"event": "resume"}) in fake_rasa.tracker_events
+    assert (cid, RESUMED) in fake_rasa.tracker_events
     again = app.post(
         f"/api/v1/conversations/{cid}/messages", json={"text": "thanks"}, headers=headers
     ).json()

@@ -23,6 +23,7 @@ from bot.db.models import (
 from bot.handoff import HandoffReason, HandoffRequest, close, hand_back, request_handoff, take
 from tests.fake_rasa import FakeRasa
 
+RESUMED = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
 HANDOFF = {"lotsen": {"handoff": {"reason": "request_human", "topic": "ask_housing"}}}
 
 
@@ -186,7 +187,7 @@ def test_the_bot_is_silent_while_a_person_has_the_conversation(
             headers=headers,
         ).json()
         assert back["state"] == "bot"
-        assert fake_rasa.tracker_events == [(cid, {"event": "resume"})]
+        assert fake_rasa.tracker_events == [(cid, RESUMED)]
         assert say(restarted, cid, headers, "what is the plan?")["messages"][0]["text"] == (
             "bot: what is the plan?"
         )

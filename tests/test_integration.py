@@ -129,16 +129,16 @@ def test_conversation_survives_a_rasa_restart(system: RunningSystem) -> None:
 
 
 def test_bad_input_gets_an_answer_in_the_conversation_language(system: RunningSystem) -> None:
-    person = Person(system, "uk")
+    # Each in a new conversation: two misunderstandings in a row hand the conversation over.
     for text in [
         "🙂🙂🙂",
         "Guten Tag, wo finde ich einen Sprachkurs für Erwachsene?",
         "asdf jkl qwer",
     ]:
-        reply = person.say(text)
+        reply = Person(system, "uk").say(text)
         assert reply["language"] == "uk"
         assert reply["messages"] and all(is_cyrillic(m["text"]) for m in reply["messages"])
-    several = person.say(
+    several = Person(system, "uk").say(
         "Доброго дня! Я приїхала з дітьми пів року тому. Розкажіть, будь ласка, що таке "
         "інтеграційне навчання і коли я можу його почати? А ще де шукати дитячий садок "
         "для молодшої доньки, і чи можна отримати перекладача на зустріч з радником? "

@@ -27,12 +27,14 @@ class RasaClient:
 
     async def resume(self, sender_id: str) -> None:
         """Resumes a conversation the handoff paused (Rasa's `resume` event), so the
-        assistant answers again where the conversation stands."""
+        assistant answers again where the conversation stands. The handoff action was the
+        last thing Rasa did, so an `action_listen` follows: Rasa then expects the person's
+        next message instead of predicting from the middle of a turn."""
         try:
             response = await self._http.post(
                 f"{self._base}/conversations/{sender_id}/tracker/events",
                 params={"token": self._api_token} if self._api_token else None,
-                json={"event": "resume"},
+                json=[{"event": "resume"}, {"event": "action", "name": "action_listen"}],
                 timeout=self._timeout,
             )
         except httpx.HTTPError as error:
