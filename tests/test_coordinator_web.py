@@ -35,7 +35,7 @@ PASSWORD = "correct horse battery"
 
 
 def handoff_reply(body: dict[str, Any]) -> list[dict[str, Any]]:
-    if "person" in body["message"]:
+    if "person" in body["message"] or body["message"] == "/request_human":
         return [
             {"recipient_id": body["sender"], "text": "A person will answer."},
             {"recipient_id": body["sender"], "custom": HANDOFF},

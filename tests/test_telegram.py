@@ -402,6 +402,35 @@ def test_handoff_keeps_the_bot_silent_and_coordinator_replies_reach_the_chat(
     wait_for(lambda: messages_of(511)[-1].status == "sent", "the reply marked sent")
 
 
+def test_human_command_hands_over_and_the_coordinator_app_reply_reaches_the_chat(
+    app: TestClient, fake_telegram: FakeTelegram, fake_rasa: FakeRasa
+) -> None:
+    from tests.test_coordinator_web import csrf, handoff_reply, sign_in, user
+
+    fake_rasa.reply = handoff_reply
+    post(app, message_update(97, 513, "uk", text="/human"))
+    wait_for(lambda: fake_telegram.sent(513), "the handoff message")
+    assert fake_rasa.received[-1]["message"] == "/request_human"
+    conversation = conversation_of(513)
+    assert conversation is not None and conversation.state == "waiting"
+
+    user("anna")
+    # The public URL is https here, so the session cookie is Secure: the coordinator's
+    # browser talks https (the app itself is the one the fixture started).
+    browser = TestClient(app.app, base_url="https://testserver")
+    sign_in(browser, "anna")
+    token = csrf(browser.get("/coordinator/").text)
+    browser.post(f"/coordinator/conversations/{conversation.id}/take", data={"csrf_token": token})
+    browser.post(
+        f"/coordinator/conversations/{conversation.id}/reply",
+        data={"csrf_token": token, "text": "Вітаю, це Анна."},
+    )
+    wait_for(
+        lambda: fake_telegram.sent(513)[-1]["text"] == "Вітаю, це Анна.", "the coordinator's reply"
+    )
+    wait_for(lambda: messages_of(513)[-1].status == "sent", "the reply marked sent")
+
+
 def test_a_booking_reminder_reaches_the_chat_the_booking_came_from_once(
     app: TestClient, fake_telegram: FakeTelegram
 ) -> None:

@@ -241,15 +241,16 @@ async def logout(request: Request, who: SignedIn) -> Response:
 
 async def _changes(version: Callable[[], str]) -> AsyncIterator[bytes]:
     """A server-sent event each time `version` changes, and a comment now and then so
-    proxies keep the stream open. The version is read in a worker thread."""
+    proxies keep the stream open. The version is read in a worker thread. The first event
+    comes at once: whatever changed between rendering the page and (re)connecting the
+    stream is fetched then, never missed."""
     last = None
     quiet = 0.0
     yield b"retry: 3000\n\n"
     while True:
         current = await asyncio.to_thread(version)
         if current != last:
-            if last is not None:
-                yield b"event: change\ndata: " + current.encode() + b"\n\n"
+            yield b"event: change\ndata: " + current.encode() + b"\n\n"
             last = current
             quiet = 0.0
         elif quiet >= HEARTBEAT_SECONDS:
