@@ -57,6 +57,7 @@ run: install db train ## Set up on first use, train if needed, start the whole s
 	@. scripts/env.sh && echo && \
 	  echo "Lotsen is starting (Ctrl-C stops it):" && \
 	  echo "  conversation API  $$LOTSEN_PUBLIC_URL/api/v1/conversations" && \
+	  echo "  coordinator app   $$LOTSEN_PUBLIC_URL/coordinator/  (accounts: lotsen user create)" && \
 	  echo "  readiness         $$LOTSEN_PUBLIC_URL/readyz" && \
 	  echo "  Rasa (local only) $$RASA_URL   action server (local only) $$ACTION_SERVER_URL" && echo
 	$(VENV)/bin/honcho start -f Procfile
