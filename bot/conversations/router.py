@@ -16,7 +16,8 @@ from bot.conversations.rasa_client import RasaClient, RasaUnavailableError
 from bot.conversations.store import ConversationStore, ConversationView, MessageView
 from bot.conversations.text import clean_text
 from bot.db.models import ConversationState, LanguageSource, MessageStatus
-from bot.handoff import HandoffRequest
+from bot.handoff import HandoffReason, HandoffRequest
+from bot.handoff.urgent import is_urgent
 from bot.language import detect_language, is_supported
 from bot.nlg.render import render_response
 
@@ -86,6 +87,12 @@ class Router:
         language = received.language
         if inbound.payload == RETURN_TO_ASSISTANT:
             return await self._return_to_assistant(conversation, received, reply_status)
+        if (
+            received.state == ConversationState.BOT
+            and inbound.payload is None
+            and is_urgent(received.rasa_text)
+        ):
+            return await self._urgent(conversation, received, reply_status)
         if received.state != ConversationState.BOT:
             # Handoff (waiting/human) keeps the bot silent; the coordinator side reads it.
             # The state is read after the message is stored, so a handoff that happened
@@ -164,6 +171,28 @@ class Router:
             reply_status=reply_status,
         )
         return TurnResult(messages=stored, language=language, state=state)
+
+    async def _urgent(
+        self, conversation: ConversationView, received: _Received, reply_status: MessageStatus
+    ) -> TurnResult:
+        """Someone may be in danger: the emergency number at once, and a person takes over.
+        Rasa never sees the message, so nothing it could misunderstand is said."""
+        reply = render_response(
+            "utter_handoff_urgent", received.language, conversation.municipality
+        )
+        stored = await asyncio.to_thread(
+            self._store.finish_turn,
+            conversation.id,
+            received.message_id,
+            status=MessageStatus.PROCESSED,
+            replies=[(reply.text, reply.buttons)],
+            language=received.language,
+            reply_status=reply_status,
+            handoff=HandoffRequest(HandoffReason.URGENT, "urgent"),
+        )
+        return TurnResult(
+            messages=stored, language=received.language, state=ConversationState.WAITING
+        )
 
     def _receive(self, conversation: ConversationView, inbound: Inbound) -> _Received:
         language = conversation.language

@@ -27,6 +27,7 @@ class HandoffReason:
     REQUEST_HUMAN = "request_human"  # the person asked (text, button, /human)
     FALLBACK = "fallback"  # the assistant did not understand twice in a row
     DATA_REQUEST = "data_request"  # erasure of personal data: a person must handle it
+    URGENT = "urgent"  # someone may be in danger: violence, thoughts of suicide
 
 
 @dataclass(frozen=True)
