@@ -385,3 +385,18 @@ def test_user_command(
             made is not None and made.password_hash and made.password_hash.startswith("$argon2id$")
         )
         assert PASSWORD not in made.password_hash
+
+
+def test_someone_in_danger_leads_the_queue(app: TestClient, settings_env: str) -> None:
+    user("anna")
+    first, _ = person_in_queue(app)
+    created = app.post("/api/v1/conversations", json={"language": "en"}).json()
+    app.post(
+        f"/api/v1/conversations/{created['conversation_id']}/messages",
+        json={"text": "my husband hits me"},
+        headers={"Authorization": f"Bearer {created['token']}"},
+    )
+    sign_in(app, "anna")
+    queue = app.get("/coordinator/queue").text
+    assert queue.index(created["conversation_id"]) < queue.index(first)
+    assert "BRÅDSKANDE" in queue

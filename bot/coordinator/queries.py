@@ -27,6 +27,7 @@ from bot.db.models import (
     Coordinator,
     Message,
 )
+from bot.handoff import HandoffReason
 
 
 @dataclass(frozen=True)
@@ -91,10 +92,12 @@ def queue(session: Session, who: SignedIn) -> list[QueueEntry]:
         )
         for conversation, name in rows
     ]
+    # Waiting first, and among them anyone who may be in danger; otherwise oldest first.
     return sorted(
         entries,
         key=lambda e: (
             e.state != ConversationState.WAITING,
+            e.reason != HandoffReason.URGENT,
             e.requested_at or datetime.max.replace(tzinfo=HELSINKI),
         ),
     )
