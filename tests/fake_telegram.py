@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.system import free_port
+from tests.local_server import serve, shut_down
 
 BOT_USER = {
     "id": 4242,
@@ -122,20 +123,10 @@ class FakeTelegram:
             await asyncio.sleep(0.02)
 
     def start(self) -> None:
-        config = uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="error")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise TimeoutError("fake Telegram did not start")
-            time.sleep(0.02)
+        self._server, self._thread = serve(self._app(), self.port, "fake Telegram")
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
+        shut_down(self._server, self._thread)
         self._server = None
         self._thread = None
 

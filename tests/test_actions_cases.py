@@ -15,19 +15,18 @@ from actions.cases import (
     ActionLinkAccount,
 )
 from bot.cases.linking import issue_code
-from bot.cases.register import create_case
 from bot.conversations.store import ConversationStore
 from bot.db import get_sessionmaker
 from bot.db.models import (
     AssessmentState,
     AuditEntry,
     ClientCase,
-    LabourMarketSituation,
     LanguageSource,
     PlanState,
     utcnow,
 )
 from bot.settings import get_settings
+from tests.factories import new_case
 
 
 def conversation(language: str = "en") -> str:
@@ -42,16 +41,7 @@ def conversation(language: str = "en") -> str:
 
 def case_with_code(plan: PlanState = PlanState.NONE) -> tuple[int, str]:
     with get_sessionmaker().begin() as session:
-        case = create_case(
-            session,
-            municipality="example",
-            full_name="Olena Example",
-            preferred_language="uk",
-            situation=LabourMarketSituation.OUTSIDE_LABOUR_FORCE,
-            health_or_social_challenges=False,
-            actor="test",
-            now=utcnow(),
-        )
+        case = new_case(session)
         case.assessment_state, case.assessment_date = AssessmentState.DONE, date(2026, 10, 6)
         case.plan_state = plan
         code = issue_code(session, case.id, get_settings().link_code_secret, utcnow())

@@ -29,7 +29,6 @@ from bot.bookings.service import (
 )
 from bot.bookings.time_request import TimeRequest
 from bot.bookings.times import NonexistentLocalTimeError, format_time, helsinki_to_utc
-from bot.cases.register import create_case
 from bot.conversations.store import ConversationStore
 from bot.db import make_engine
 from bot.db.models import (
@@ -41,12 +40,12 @@ from bot.db.models import (
     BookingStatus,
     ClientCase,
     Coordinator,
-    LabourMarketSituation,
     LanguageSource,
     Message,
     MessageStatus,
     SlotKind,
 )
+from tests.factories import new_case
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # Monday 10:00 in Helsinki
 DETAILS = BookingDetails(
@@ -314,16 +313,7 @@ def test_moving_frees_the_old_slot_only_when_the_new_one_is_taken(
 def test_booking_an_assessment_updates_the_linked_case(sessions: sessionmaker[Session]) -> None:
     slot = add_slot(sessions, NOW + timedelta(days=1), add_coordinator(sessions))
     with sessions.begin() as session:
-        case = create_case(
-            session,
-            municipality="example",
-            full_name="Example Person",
-            preferred_language="uk",
-            situation=LabourMarketSituation.OUTSIDE_LABOUR_FORCE,
-            health_or_social_challenges=False,
-            actor="test",
-            now=NOW,
-        )
+        case = new_case(session, full_name="Example Person", now=NOW)
         case_id = case.id
     conversation = new_conversation(sessions)
     book_for(sessions, slot, conversation, case_id)

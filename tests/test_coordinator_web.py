@@ -12,7 +12,6 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from bot.bookings.service import BookingDetails, book
-from bot.cases.register import create_case
 from bot.coordinator.auth import create_user
 from bot.db import get_sessionmaker
 from bot.db.models import (
@@ -24,10 +23,10 @@ from bot.db.models import (
     Conversation,
     Coordinator,
     CoordinatorRole,
-    LabourMarketSituation,
     Message,
     utcnow,
 )
+from tests.factories import new_case
 from tests.fake_rasa import FakeRasa
 from tests.test_handoff import HANDOFF, RESUMED
 
@@ -229,16 +228,7 @@ def test_another_municipality_is_not_found(app: TestClient, settings_env: str) -
     user("anna", municipality="elsewhere")
     cid, _ = person_in_queue(app, "example")
     with get_sessionmaker().begin() as session:
-        case = create_case(
-            session,
-            municipality="example",
-            full_name="Olena Example",
-            preferred_language="uk",
-            situation=LabourMarketSituation.OUTSIDE_LABOUR_FORCE,
-            health_or_social_challenges=False,
-            actor="test",
-            now=utcnow(),
-        )
+        case = new_case(session)
         case_id, number = case.id, case.case_number
     sign_in(app, "anna")
     assert cid not in app.get("/coordinator/queue").text
@@ -260,16 +250,7 @@ def test_another_municipality_is_not_found(app: TestClient, settings_env: str) -
 def test_cases_search_view_update_and_link_code(app: TestClient, settings_env: str) -> None:
     user("anna")
     with get_sessionmaker().begin() as session:
-        case = create_case(
-            session,
-            municipality="example",
-            full_name="Olena Example",
-            preferred_language="uk",
-            situation=LabourMarketSituation.OUTSIDE_LABOUR_FORCE,
-            health_or_social_challenges=False,
-            actor="test",
-            now=utcnow(),
-        )
+        case = new_case(session)
         case_id, number = case.id, case.case_number
     sign_in(app, "anna")
     found = app.get("/coordinator/cases?q=olena")

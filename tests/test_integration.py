@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from bot.system import RunningSystem
+from tests.factories import new_case
 from tests.running import Person, is_cyrillic, payloads, texts
 
 pytestmark = pytest.mark.integration
@@ -152,22 +153,12 @@ def new_case_with_code(system: RunningSystem, language: str) -> tuple[str, str]:
     from sqlalchemy.orm import Session
 
     from bot.cases.linking import issue_code
-    from bot.cases.register import create_case
     from bot.db import make_engine
-    from bot.db.models import LabourMarketSituation, utcnow
+    from bot.db.models import utcnow
 
     engine = make_engine(system.database_url)
     with Session(engine) as session, session.begin():
-        case = create_case(
-            session,
-            municipality="example",
-            full_name="Example Person",
-            preferred_language=language,
-            situation=LabourMarketSituation.OUTSIDE_LABOUR_FORCE,
-            health_or_social_challenges=False,
-            actor="test",
-            now=utcnow(),
-        )
+        case = new_case(session, full_name="Example Person", language=language)
         code = issue_code(session, case.id, system.link_code_secret, utcnow())
         number = case.case_number
     engine.dispose()

@@ -198,6 +198,34 @@ def _update_case(session: Session, case_id: int, purpose: BookingPurpose, actor:
         audit.record(session, actor=actor, case_id=case_id, action="plan_meeting_booked")
 
 
+def _new_booking(
+    slot_id: int,
+    conversation_id: str,
+    case_id: int | None,
+    channel: str,
+    language: str,
+    details: BookingDetails,
+    now: datetime,
+    *,
+    replaces_id: int | None,
+) -> Booking:
+    return Booking(
+        slot_id=slot_id,
+        conversation_id=conversation_id,
+        case_id=case_id,
+        channel=channel,
+        language=language,
+        purpose=details.purpose,
+        meeting_language=details.meeting_language,
+        interpreter_language=details.interpreter_language,
+        contact_name=details.contact_name,
+        contact=details.contact,
+        status=BookingStatus.BOOKED,
+        replaces_id=replaces_id,
+        created_at=now,
+    )
+
+
 def _insert(session: Session, booking: Booking) -> None:
     session.add(booking)
     try:
@@ -234,19 +262,8 @@ def book(
         if existing is not None:
             return BookingView.of(existing)
         _check_bookable(session, slot_id, municipality, now)
-        booking = Booking(
-            slot_id=slot_id,
-            conversation_id=conversation_id,
-            case_id=case_id,
-            channel=channel,
-            language=language,
-            purpose=details.purpose,
-            meeting_language=details.meeting_language,
-            interpreter_language=details.interpreter_language,
-            contact_name=details.contact_name,
-            contact=details.contact,
-            status=BookingStatus.BOOKED,
-            created_at=now,
+        booking = _new_booking(
+            slot_id, conversation_id, case_id, channel, language, details, now, replaces_id=None
         )
         _insert(session, booking)
         if case_id is not None:
@@ -294,20 +311,15 @@ def move(
         if old.slot_id == new_slot_id:
             return BookingView.of(old)
         _check_bookable(session, new_slot_id, municipality, now)
-        new = Booking(
-            slot_id=new_slot_id,
-            conversation_id=owner.conversation_id,
-            case_id=old.case_id,
-            channel=old.channel,
-            language=old.language,
-            purpose=old.purpose,
-            meeting_language=old.meeting_language,
-            interpreter_language=old.interpreter_language,
-            contact_name=old.contact_name,
-            contact=old.contact,
-            status=BookingStatus.BOOKED,
+        new = _new_booking(
+            new_slot_id,
+            owner.conversation_id,
+            old.case_id,
+            old.channel,
+            old.language,
+            BookingView.of(old).details,
+            now,
             replaces_id=old.id,
-            created_at=now,
         )
         _insert(session, new)
         old.status = BookingStatus.MOVED
