@@ -86,7 +86,13 @@ async def static_asset(request: Request) -> Response:
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": "no-cache"})
 
 
+async def no_favicon(_request: Request) -> Response:
+    # Browsers ask for one on every page; an empty answer keeps their consoles quiet.
+    return Response(status_code=204)
+
+
 routes = [
     Route("/", demo_page, methods=["GET"]),
+    Route("/favicon.ico", no_favicon, methods=["GET"]),
     *(Route(path, static_asset, methods=["GET"]) for path in ASSETS),
 ]
