@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -118,6 +119,8 @@ def create_app() -> Starlette:
             Middleware(WebSecurityMiddleware, allowed_origins=settings.widget_allowed_origins)
         ],
     )
+    # Event streams open per conversation (bot/channels/web.py keeps it).
+    app.state.open_streams = Counter()
     app.state.rate_limits = RateLimits(
         settings.rate_limit_conversation_messages,
         settings.rate_limit_address_messages,

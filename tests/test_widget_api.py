@@ -4,6 +4,7 @@ widget's settings, and security headers on the pages and files the app serves.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -439,6 +440,23 @@ def test_the_stream_wants_the_token_in_the_header(served_app: str) -> None:
         assert http.get(url, params={"token": created["token"]}).status_code == 401
         wrong = http.get(url, headers={"Authorization": "Bearer wrong"})
         assert wrong.status_code == 401
+
+
+def test_a_conversation_holds_a_few_streams_at_most(served_app: str) -> None:
+    with httpx.Client(base_url=served_app, timeout=10) as http, contextlib.ExitStack() as open_:
+        created = http.post("/api/v1/conversations", json={"channel": "web"}).json()
+        headers = {"Authorization": f"Bearer {created['token']}"}
+        url = f"/api/v1/conversations/{created['conversation_id']}/events"
+        # The line iterators are kept: dropping one would close its stream.
+        readers = []
+        for _ in range(3):
+            stream = open_.enter_context(http.stream("GET", url, headers=headers))
+            readers.append(stream.iter_lines())
+            assert next(readers[-1]) == ": open"
+        # Counted from the first chunk on; the loop above has read it from each.
+        with http.stream("GET", url, headers=headers) as refused:
+            assert refused.status_code == 429
+            assert json.loads(refused.read())["error"]["code"] == "too_many_streams"
 
 
 def test_fetching_messages_delivers_pending_ones_of_a_web_conversation(

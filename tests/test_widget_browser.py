@@ -159,12 +159,12 @@ def test_keyboard_only_ukrainian_answer_button_reload_and_delete(
 
 def test_language_switcher_and_language_menu(page: Page, system: RunningSystem) -> None:
     open_demo(page, system, "sv")
-    expect(page.locator(".lotsen-launcher")).to_have_text(STRINGS["sv"]["launcher"])
+    expect(page.locator(".lotsen-launcher")).to_have_accessible_name(STRINGS["sv"]["launcher"])
     # The page's own switcher reloads it in Finnish, and the widget follows the page.
     page.get_by_role("link", name="Suomi").click()
     expect(page).to_have_url(re.compile(r"\?lang=fi$"))
     expect(page.locator("html")).to_have_attribute("lang", "fi")
-    expect(page.locator(".lotsen-launcher")).to_have_text(STRINGS["fi"]["launcher"])
+    expect(page.locator(".lotsen-launcher")).to_have_accessible_name(STRINGS["fi"]["launcher"])
 
     # The widget's language menu, before anything is said: only the widget changes.
     page.locator(".lotsen-launcher").click()
@@ -225,6 +225,26 @@ def test_coordinator_reply_arrives_live_and_the_person_state_is_shown(
             update(Conversation).where(Conversation.id == conversation_id).values(state="waiting")
         )
     expect(notice).to_have_text(STRINGS["sv"]["waiting"])
+
+    # A reply while the panel is closed: the launcher tells, the panel then shows it.
+    page.keyboard.press("Escape")
+    launcher = page.locator(".lotsen-launcher")
+    badge = launcher.locator(".lotsen-badge")
+    expect(badge).to_be_hidden()
+    store.queue_outbound(
+        conversation_id,
+        text="Är du kvar?",
+        language="sv",
+        sender=MessageSender.COORDINATOR,
+        sender_name="Anna",
+    )
+    expect(badge).to_be_visible()
+    expect(launcher).to_have_accessible_name(
+        f"{STRINGS['sv']['launcher']} {STRINGS['sv']['newMessage']}"
+    )
+    launcher.click()
+    expect(coordinator.last).to_contain_text("Är du kvar?")
+    expect(launcher).to_be_hidden()
 
 
 def test_axe_finds_no_serious_violations_in_the_open_widget(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,6 +20,8 @@ from bot.municipality import UnknownMunicipalityError, get_municipality
 from bot.settings import get_settings
 
 MAX_PAGE = 200
+# Open streams one conversation may hold (a few tabs); each one polls the database.
+MAX_STREAMS_PER_CONVERSATION = 3
 # A stream ends after this long and the widget reconnects with its cursor, so the token is
 # checked again now and then and no connection lives forever behind a proxy.
 STREAM_MAX_SECONDS = 600.0
@@ -69,13 +72,20 @@ async def conversation_events(request: Request) -> StreamingResponse:
     if not raw_cursor.isdigit():
         raise ApiError(422, "invalid_cursor", "after must be a cursor from this API.")
     store: WebStore = request.app.state.web_store
+    open_streams: Counter[str] = request.app.state.open_streams
+    if open_streams[conversation.id] >= MAX_STREAMS_PER_CONVERSATION:
+        raise ApiError(429, "too_many_streams", "Too many open event streams.")
     settings = get_settings()
-    stream = _stream(
-        store,
+    stream = _counted(
+        open_streams,
         conversation.id,
-        int(raw_cursor),
-        settings.widget_events_poll_seconds,
-        settings.widget_events_heartbeat_seconds,
+        _stream(
+            store,
+            conversation.id,
+            int(raw_cursor),
+            settings.widget_events_poll_seconds,
+            settings.widget_events_heartbeat_seconds,
+        ),
     )
     return StreamingResponse(
         stream,
@@ -83,6 +93,19 @@ async def conversation_events(request: Request) -> StreamingResponse:
         # X-Accel-Buffering: nginx would otherwise hold events back in its buffer.
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+async def _counted(
+    open_streams: Counter[str], conversation_id: str, stream: AsyncIterator[str]
+) -> AsyncIterator[str]:
+    open_streams[conversation_id] += 1
+    try:
+        async for chunk in stream:
+            yield chunk
+    finally:
+        open_streams[conversation_id] -= 1
+        if open_streams[conversation_id] <= 0:
+            del open_streams[conversation_id]
 
 
 async def _stream(

@@ -76,6 +76,9 @@ class Widget {
       "aria-controls": "lotsen-panel",
       "aria-haspopup": "dialog",
     });
+    this.launcherLabel = h("span", {});
+    this.badge = h("span", { class: "lotsen-badge", hidden: true });
+    this.launcher.append(this.launcherLabel, this.badge);
     this.title = h("h2", { id: "lotsen-title", class: "lotsen-title" });
     this.languageToggle = h("button", {
       type: "button",
@@ -176,7 +179,11 @@ class Widget {
     this.launcher.addEventListener("click", () => this.open());
     this.closeButton.addEventListener("click", () => this.close());
     this.languageToggle.addEventListener("click", () => this.toggleLanguages());
-    this.panel.addEventListener("keydown", (event) => this.onKeydown(event));
+    // On the document, not the panel: focus may have fallen to the page (a button that
+    // disappeared), and the open dialog still owns Escape and Tab.
+    document.addEventListener("keydown", (event) => {
+      if (!this.panel.hidden) this.onKeydown(event);
+    });
 
     this.applyLanguage(this.language);
     this.showState("bot");
@@ -190,7 +197,8 @@ class Widget {
     const text = uiStrings(language);
     this.root.setAttribute("lang", language);
     this.root.setAttribute("dir", RIGHT_TO_LEFT.has(language) ? "rtl" : "ltr");
-    this.launcher.textContent = text.launcher;
+    this.launcherLabel.textContent = text.launcher;
+    this.badge.textContent = text.newMessage;
     this.title.textContent = text.title;
     this.languageToggle.textContent = `${text.language}: ${LANGUAGES[language] || language}`;
     for (const choice of this.languageList.querySelectorAll("button")) {
@@ -237,6 +245,7 @@ class Widget {
   // --- Opening, closing, keyboard. ---
 
   open() {
+    this.badge.hidden = true;
     this.panel.hidden = false;
     this.launcher.hidden = true;
     this.launcher.setAttribute("aria-expanded", "true");
@@ -352,7 +361,9 @@ class Widget {
     this.notice.hidden = !notice;
     this.notice.textContent = notice || "";
     this.panel.classList.toggle("lotsen-with-person", WITH_A_PERSON.has(this.state));
-    this.humanButton.hidden = this.state !== "bot";
+    const hideHuman = this.state !== "bot";
+    if (hideHuman && document.activeElement === this.humanButton) this.input.focus();
+    this.humanButton.hidden = hideHuman;
   }
 
   onResult(result) {
@@ -462,7 +473,13 @@ class Widget {
       session,
       () => this.cursor,
       (name, data) => {
-        if (name === "messages") this.addMessages(data.messages || [], { includeUser: false });
+        if (name === "messages") {
+          const before = this.shown.size;
+          this.addMessages(data.messages || [], { includeUser: false });
+          // A coordinator's reply or a reminder while the panel is closed: the launcher says so.
+          const fromOthers = (data.messages || []).some((m) => m.sender !== "user");
+          if (this.panel.hidden && fromOthers && this.shown.size > before) this.badge.hidden = false;
+        }
         if (name === "state") this.onResult(data);
       },
       () => {
