@@ -260,6 +260,25 @@ def test_delete_erases_the_conversation_its_messages_and_its_case_link(
     assert new_id not in (conversation_id, kept_id)
 
 
+# --- The page's language is a starting point -----------------------------------------------
+
+
+@pytest.mark.parametrize(("chosen", "answered_in"), [(False, "uk"), (True, "sv")])
+def test_a_page_language_may_give_way_to_the_persons_own(
+    make_client: ClientFactory, fake_rasa: FakeRasa, chosen: bool, answered_in: str
+) -> None:
+    client = make_client()
+    conversation_id, headers = start(client, language="sv", language_chosen=chosen)
+    response = post(client, conversation_id, headers, text="Як мені отримати план інтеграції?")
+    assert response.json()["language"] == answered_in
+    assert fake_rasa.received[-1]["metadata"]["language"] == answered_in
+
+
+def test_language_chosen_must_be_a_boolean(make_client: ClientFactory) -> None:
+    response = make_client().post("/api/v1/conversations", json={"language_chosen": "no"})
+    assert response.status_code == 422
+
+
 # --- Commands -----------------------------------------------------------------------------
 
 

@@ -101,11 +101,12 @@ def focus_is_in_dialog(page: Page) -> bool:
 def test_keyboard_only_ukrainian_answer_button_reload_and_delete(
     page: Page, system: RunningSystem
 ) -> None:
-    open_demo(page, system, "uk")
+    # The Swedish page: the widget starts in Swedish and follows the person's Ukrainian.
+    open_demo(page, system, "sv")
     dialog = open_with_keyboard(page)
-    expect(dialog).to_have_accessible_name(STRINGS["uk"]["title"])
+    expect(dialog).to_have_accessible_name(STRINGS["sv"]["title"])
     # The privacy notice and its link come before anything is sent.
-    expect(dialog.get_by_role("link", name=STRINGS["uk"]["privacyLink"])).to_have_attribute(
+    expect(dialog.get_by_role("link", name=STRINGS["sv"]["privacyLink"])).to_have_attribute(
         "href", "https://example.invalid/privacy"
     )
     # Focus stays inside the open dialog, both ways round.
@@ -119,6 +120,7 @@ def test_keyboard_only_ukrainian_answer_button_reload_and_delete(
     expected = render_response("utter_integration_plan", "uk").text.splitlines()[0]
     expect(bot_messages(page).nth(1)).to_contain_text(expected[:60], timeout=REPLY_TIMEOUT_MS)
     expect(page.locator(f"{WIDGET} .lotsen-from-user").first).to_contain_text(UKRAINIAN_QUESTION)
+    expect(dialog).to_have_accessible_name(STRINGS["uk"]["title"])
 
     # A quick reply, pressed with the keyboard: its title is shown as the person's message.
     reply = page.locator(f"{WIDGET} .lotsen-reply").first

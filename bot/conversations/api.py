@@ -145,6 +145,11 @@ async def create_conversation(request: Request) -> JSONResponse:
     municipality = body.get("municipality") or settings.lotsen_default_municipality
     if not isinstance(municipality, str) or not municipality_exists(municipality):
         raise ApiError(422, "unknown_municipality", "No such municipality.")
+    # false: the language is only a starting point (the widget's page language), and the
+    # person's own messages may still switch it by detection.
+    chosen = body.get("language_chosen", True)
+    if not isinstance(chosen, bool):
+        raise ApiError(422, "not_a_boolean", "language_chosen must be true or false.")
     channel = body.get("channel", "api")
     if channel not in CHANNELS:
         raise ApiError(422, "unknown_channel", f"channel must be one of {', '.join(CHANNELS)}.")
@@ -154,7 +159,7 @@ async def create_conversation(request: Request) -> JSONResponse:
         channel=channel,
         municipality=municipality,
         language=language or settings.lotsen_default_language,
-        language_source=LanguageSource.CHOSEN if language else LanguageSource.DEFAULT,
+        language_source=LanguageSource.CHOSEN if language and chosen else LanguageSource.DEFAULT,
     )
     return JSONResponse(
         {

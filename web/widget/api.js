@@ -37,9 +37,9 @@ export class Api {
     return this.call("GET", `/api/v1/widget/config?${query}`);
   }
 
-  create(municipality, language) {
+  create(municipality, language, languageChosen) {
     return this.call("POST", "/api/v1/conversations", {
-      body: { municipality, language, channel: "web" },
+      body: { municipality, language, language_chosen: languageChosen, channel: "web" },
     });
   }
 

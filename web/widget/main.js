@@ -34,6 +34,9 @@ class Widget {
     this.privacyUrl = null;
     this.busy = false;
     this.streamAbort = null;
+    // Picked in the language menu (kept for the conversation), or only the page's language,
+    // which the person's own words may still change.
+    this.languageChosen = false;
   }
 
   // --- Session: the conversation's id and token, for this tab only (sessionStorage). ---
@@ -386,7 +389,7 @@ class Widget {
 
   async ensureSession() {
     if (this.session) return this.session;
-    const created = await this.api.create(this.municipality, this.language);
+    const created = await this.api.create(this.municipality, this.language, this.languageChosen);
     this.session = { id: created.conversation_id, token: created.token, language: created.language };
     this.saveSession();
     this.startStream();
@@ -414,6 +417,7 @@ class Widget {
     if (language === this.language) return;
     if (!this.session) {
       // Nothing said yet: only the widget changes; the conversation starts in this language.
+      this.languageChosen = true;
       this.applyLanguage(language);
       return;
     }
