@@ -7,6 +7,8 @@ VENV_RASA := .venv-rasa
 PY := $(VENV)/bin/python
 RASA := $(VENV_RASA)/bin/rasa
 MODEL := models/lotsen.tar.gz
+WIDGET := bot/web/static/widget.js
+WIDGET_SOURCES := web/build-widget.mjs $(wildcard web/widget/*)
 TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
 
 export RASA_TELEMETRY_ENABLED := false
@@ -32,8 +34,15 @@ web/node_modules/.installed: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+$(WIDGET): web/node_modules/.installed $(WIDGET_SOURCES)
+	cd web && node build-widget.mjs
+
+.PHONY: widget
+widget: $(WIDGET) ## Build the chat widget (web/widget/) into bot/web/static/
+	@true
+
 .PHONY: install
-install: $(VENV)/.installed $(VENV_RASA)/.installed web/node_modules/.installed ## Create both virtual environments and web/node_modules
+install: $(VENV)/.installed $(VENV_RASA)/.installed web/node_modules/.installed $(WIDGET) ## Create both virtual environments and web/node_modules, build the widget
 
 .PHONY: browser
 browser: ## Debian's Chromium for the browser tests (apt, only when missing)
@@ -56,6 +65,7 @@ train: install ## Train the model (Rasa skips it when data, domain and config ar
 run: install db train ## Set up on first use, train if needed, start the whole system
 	@. scripts/env.sh && echo && \
 	  echo "Lotsen is starting (Ctrl-C stops it):" && \
+	  echo "  demo page with the chat widget  $$LOTSEN_PUBLIC_URL/" && \
 	  echo "  conversation API  $$LOTSEN_PUBLIC_URL/api/v1/conversations" && \
 	  echo "  coordinator app   $$LOTSEN_PUBLIC_URL/coordinator/  (accounts: lotsen user create)" && \
 	  echo "  readiness         $$LOTSEN_PUBLIC_URL/readyz" && \

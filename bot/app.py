@@ -1,24 +1,29 @@
-"""The ASGI app: conversation API, NLG endpoint, health checks and, when configured, the
-Telegram channel (`create_app` factory)."""
+"""The ASGI app: conversation API, NLG endpoint, health checks, the web widget with its
+demo page, the coordinator app, the calendar feed and, when configured, the Telegram
+channel (`create_app` factory)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.bookings.calendar import calendar_feed
 from bot.bookings.reminders import run_reminders
+from bot.channels import web
 from bot.channels.telegram import TelegramChannel, telegram_webhook
 from bot.channels.telegram_store import TelegramStore
+from bot.channels.web_store import WebStore
 from bot.conversations import api
 from bot.conversations.rasa_client import RasaClient
 from bot.conversations.router import Router
@@ -30,6 +35,9 @@ from bot.language import detect_language
 from bot.nlg.content import get_catalog
 from bot.nlg.endpoint import nlg_endpoint
 from bot.settings import get_settings
+from bot.web import pages
+from bot.web.ratelimit import RateLimits
+from bot.web.security import WebSecurityMiddleware
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +55,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     async with httpx.AsyncClient(limits=limits) as http:
         app.state.http = http
         app.state.store = ConversationStore(get_sessionmaker())
+        app.state.web_store = WebStore(get_sessionmaker())
         app.state.rasa = RasaClient(
             http, settings.rasa_url, settings.rasa_timeout_seconds, settings.rasa_api_token
         )
@@ -99,13 +108,26 @@ def create_app() -> Starlette:
         Route("/nlg", nlg_endpoint, methods=["POST"]),
         Route("/calendar/{token}.ics", calendar_feed, methods=["GET"]),
         *api.routes,
+        *web.routes,
+        *pages.routes,
         *coordinator_web.routes,
     ]
     settings = get_settings()
     if settings.telegram_enabled and settings.telegram_mode == "webhook":
         routes.append(Route(settings.telegram_webhook_path, telegram_webhook, methods=["POST"]))
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={api.ApiError: _api_error, Exception: _unexpected_error},
+        middleware=[
+            Middleware(WebSecurityMiddleware, allowed_origins=settings.widget_allowed_origins)
+        ],
     )
+    # Event streams open per conversation (bot/channels/web.py keeps it).
+    app.state.open_streams = Counter()
+    app.state.rate_limits = RateLimits(
+        settings.rate_limit_conversation_messages,
+        settings.rate_limit_address_messages,
+        settings.rate_limit_address_conversations,
+    )
+    return app

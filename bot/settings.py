@@ -6,6 +6,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,6 +16,17 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_MARKERS = ("change-me", "CHANGE_ME")
 # What Telegram accepts as a webhook's secret_token.
 TELEGRAM_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def normalise_origin(url: str) -> str:
+    """scheme://host[:port] in lower case without a default port or path, as in an Origin
+    header."""
+    parts = urlsplit(url.strip())
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    port = parts.port
+    if port is None or (scheme, port) in (("http", 80), ("https", 443)):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
 
 
 class Settings(BaseSettings):
@@ -45,6 +57,19 @@ class Settings(BaseSettings):
     # How often the app looks for booking reminders that are due (sent the day before).
     reminder_interval_seconds: float = 60.0
 
+    # Web widget. Origins (scheme://host[:port], comma-separated) of the sites allowed to
+    # embed it and call the API from a browser; the app's own origin is always allowed.
+    lotsen_widget_allowed_origins: str = ""
+    # How often an open event stream looks for new messages (one indexed query each time),
+    # and how often it sends a heartbeat so proxies keep the idle connection open.
+    widget_events_poll_seconds: float = 2.0
+    widget_events_heartbeat_seconds: float = 15.0
+    # Rate limits of the conversation API, kept in the app's memory (per process): messages
+    # per conversation and per address a minute, new conversations per address in 10 minutes.
+    rate_limit_conversation_messages: int = 20
+    rate_limit_address_messages: int = 60
+    rate_limit_address_conversations: int = 20
+
     # Telegram: off while the token (from BotFather) is empty.
     telegram_bot_token: str = ""
     # webhook: Telegram calls LOTSEN_PUBLIC_URL + TELEGRAM_WEBHOOK_PATH (production);
@@ -57,6 +82,14 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = "https://api.telegram.org"
     # How often undelivered Telegram messages (and coordinator replies, reminders) are sent.
     telegram_delivery_interval_seconds: float = 5.0
+
+    @property
+    def widget_allowed_origins(self) -> frozenset[str]:
+        """The configured origins and the app's own, normalised as browsers send them."""
+        configured = [o for o in self.lotsen_widget_allowed_origins.split(",") if o.strip()]
+        return frozenset(
+            normalise_origin(origin) for origin in [*configured, self.lotsen_public_url]
+        )
 
     @property
     def telegram_enabled(self) -> bool:

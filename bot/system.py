@@ -76,6 +76,10 @@ class RunningSystem:
             NLG_TOKEN=self.nlg_token,
             LINK_CODE_SECRET=self.link_code_secret,
             RASA_TRACKER_URL=f"sqlite:///{self.workdir / 'rasa-tracker.db'}",
+            # Tests and benchmarks hold many conversations from one address at once.
+            RATE_LIMIT_CONVERSATION_MESSAGES="100000",
+            RATE_LIMIT_ADDRESS_MESSAGES="100000",
+            RATE_LIMIT_ADDRESS_CONVERSATIONS="100000",
         )
         return env
 

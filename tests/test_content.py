@@ -21,6 +21,7 @@ DOMAIN = PROJECT_ROOT / "domain.yml"
 # Values the code passes when it renders a response (bot/bookings/messages.py and others).
 ARGUMENT_PLACEHOLDERS = {
     "limit",
+    "seconds",  # utter_rate_limited: how long to wait
     "case_number",
     "date",
     "next_step",

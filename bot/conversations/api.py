@@ -7,9 +7,10 @@ import json
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.channels.web_store import WebStore
 from bot.conversations.router import EmptyMessageError, Inbound, Router, UnissuedPayloadError
 from bot.conversations.store import (
     ConversationStore,
@@ -22,6 +23,7 @@ from bot.language import SUPPORTED_LANGUAGES, is_supported
 from bot.municipality import municipality_exists
 from bot.nlg.render import render_response
 from bot.settings import get_settings
+from bot.web.ratelimit import RateLimits, SlidingWindowLimiter, retry_after_header
 
 # A request body above this is refused before it is parsed. Generous next to the text limit:
 # JSON may escape every character of a 2000-character message as six bytes.
@@ -30,6 +32,11 @@ MAX_PAGE = 200
 # Telegram conversations are made by the Telegram channel itself, never through the API,
 # so no API client can open a conversation in the name of a Telegram user.
 CHANNELS = ("api", "web")
+# Commands a channel's own controls send (the widget's "talk to a person" button and its
+# language menu). Only these become intents; anything else a client sends is refused.
+COMMANDS = ("request_human", "choose_language")
+# How a language calls itself, shown as the person's message when they choose it.
+LANGUAGE_NAMES = {"sv": "Svenska", "fi": "Suomi", "uk": "Українська", "en": "English"}
 
 
 class ApiError(Exception):
@@ -40,6 +47,36 @@ class ApiError(Exception):
     def response(self) -> JSONResponse:
         error = {"code": self.code, "message": self.message, **self.extra}
         return JSONResponse({"error": error}, status_code=self.status)
+
+
+class RateLimitedError(ApiError):
+    def __init__(self, seconds: float, language: str | None) -> None:
+        wait = retry_after_header(seconds)
+        text = render_response("utter_rate_limited", language or "", None, {"seconds": wait})
+        super().__init__(429, "rate_limited", text.text, retry_after=int(wait))
+        self.retry_after = wait
+
+    def response(self) -> JSONResponse:
+        response = super().response()
+        response.headers["Retry-After"] = self.retry_after
+        return response
+
+
+def _limit(limiter: SlidingWindowLimiter, key: str, language: str | None) -> None:
+    wait = limiter.hit(key)
+    if wait is not None:
+        raise RateLimitedError(wait, language)
+
+
+def _address(request: Request) -> str:
+    # Behind a reverse proxy this is the address uvicorn took from X-Forwarded-For, which
+    # it trusts only from FORWARDED_ALLOW_IPS (default 127.0.0.1).
+    return request.client.host if request.client else "unknown"
+
+
+def _rate_limits(request: Request) -> RateLimits:
+    limits: RateLimits = request.app.state.rate_limits
+    return limits
 
 
 async def read_json(request: Request, language: str | None = None) -> Any:
@@ -72,7 +109,7 @@ def _bearer_token(request: Request) -> str:
     return token.strip()
 
 
-async def _authorised(request: Request) -> ConversationView:
+async def authorised(request: Request) -> ConversationView:
     store: ConversationStore = request.app.state.store
     conversation_id = request.path_params["conversation_id"]
     if len(conversation_id) > 64:
@@ -94,6 +131,11 @@ async def create_conversation(request: Request) -> JSONResponse:
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "The body must be a JSON object.")
     language = body.get("language")
+    _limit(
+        _rate_limits(request).address_conversations,
+        _address(request),
+        language if is_supported(language) else None,
+    )
     if language is not None and not is_supported(language):
         raise ApiError(
             422,
@@ -103,6 +145,11 @@ async def create_conversation(request: Request) -> JSONResponse:
     municipality = body.get("municipality") or settings.lotsen_default_municipality
     if not isinstance(municipality, str) or not municipality_exists(municipality):
         raise ApiError(422, "unknown_municipality", "No such municipality.")
+    # false: the language is only a starting point (the widget's page language), and the
+    # person's own messages may still switch it by detection.
+    chosen = body.get("language_chosen", True)
+    if not isinstance(chosen, bool):
+        raise ApiError(422, "not_a_boolean", "language_chosen must be true or false.")
     channel = body.get("channel", "api")
     if channel not in CHANNELS:
         raise ApiError(422, "unknown_channel", f"channel must be one of {', '.join(CHANNELS)}.")
@@ -112,7 +159,7 @@ async def create_conversation(request: Request) -> JSONResponse:
         channel=channel,
         municipality=municipality,
         language=language or settings.lotsen_default_language,
-        language_source=LanguageSource.CHOSEN if language else LanguageSource.DEFAULT,
+        language_source=LanguageSource.CHOSEN if language and chosen else LanguageSource.DEFAULT,
     )
     return JSONResponse(
         {
@@ -125,21 +172,51 @@ async def create_conversation(request: Request) -> JSONResponse:
     )
 
 
+def _inbound(body: dict[str, Any], conversation: ConversationView) -> Inbound:
+    """What the body asks for: typed text, a button's payload, or one allowed command."""
+    sent = {key: body[key] for key in ("text", "payload", "command") if body.get(key) is not None}
+    if len(sent) != 1:
+        raise ApiError(422, "text_or_payload", "Send either text, payload or command.")
+    ((kind, value),) = sent.items()
+    if not isinstance(value, str):
+        raise ApiError(422, "not_a_string", "text, payload and command must be strings.")
+    if kind == "text":
+        if len(value) > get_settings().lotsen_max_message_chars:
+            raise _too_long(conversation.language)
+        return Inbound(text=value)
+    if kind == "payload":
+        return Inbound(payload=value)
+    if value not in COMMANDS:
+        raise ApiError(422, "unknown_command", f"command must be one of {', '.join(COMMANDS)}.")
+    if value == "choose_language":
+        language = body.get("language")
+        if not isinstance(language, str) or not is_supported(language):
+            raise ApiError(
+                422,
+                "unsupported_language",
+                f"language must be one of {', '.join(SUPPORTED_LANGUAGES)}.",
+            )
+        # The same intent and entity as the language menu's buttons in the content.
+        entity = json.dumps({"language": language})
+        return Inbound(text=LANGUAGE_NAMES[language], intent=f"choose_language{entity}")
+    label = render_response(
+        "utter_widget_request_human", conversation.language, conversation.municipality
+    )
+    return Inbound(text=label.text, intent="request_human")
+
+
 async def post_message(request: Request) -> JSONResponse:
-    conversation = await _authorised(request)
+    limits = _rate_limits(request)
+    _limit(limits.address_messages, _address(request), None)
+    conversation = await authorised(request)
+    _limit(limits.conversation_messages, conversation.id, conversation.language)
     body = await read_json(request, conversation.language)
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "The body must be a JSON object.")
-    text, payload = body.get("text"), body.get("payload")
-    if (text is None) == (payload is None):
-        raise ApiError(422, "text_or_payload", "Send either text or payload.")
-    if not isinstance(text if text is not None else payload, str):
-        raise ApiError(422, "not_a_string", "text and payload must be strings.")
-    if text is not None and len(text) > get_settings().lotsen_max_message_chars:
-        raise _too_long(conversation.language)
+    inbound = _inbound(body, conversation)
     router: Router = request.app.state.router
     try:
-        result = await router.handle(conversation, Inbound(text=text, payload=payload))
+        result = await router.handle(conversation, inbound)
     except EmptyMessageError as error:
         reply = render_response("utter_empty_message", conversation.language)
         raise ApiError(422, "empty_message", reply.text) from error
@@ -156,13 +233,17 @@ async def post_message(request: Request) -> JSONResponse:
 
 
 async def list_messages(request: Request) -> JSONResponse:
-    conversation = await _authorised(request)
+    conversation = await authorised(request)
     after_raw = request.query_params.get("after", "0")
     if not after_raw.isdigit():
         raise ApiError(422, "invalid_cursor", "after must be a cursor from this API.")
     after = int(after_raw)
     store: ConversationStore = request.app.state.store
     messages = await asyncio.to_thread(store.messages_after, conversation.id, after, MAX_PAGE)
+    if messages and conversation.channel == "web":
+        # The widget has fetched them: reminders and coordinator replies are delivered.
+        web_store: WebStore = request.app.state.web_store
+        await asyncio.to_thread(web_store.mark_delivered, conversation.id, messages[-1].id)
     return JSONResponse(
         {
             "messages": [message.as_json() for message in messages],
@@ -173,8 +254,20 @@ async def list_messages(request: Request) -> JSONResponse:
     )
 
 
+async def delete_conversation(request: Request) -> Response:
+    """Erases the conversation, its messages and its link to a case. Rasa's tracker of the
+    conversation id stays in Rasa's tracker store (README, "Web widget"); the id is a random
+    uuid, so no new conversation ever continues it."""
+    conversation = await authorised(request)
+    store: ConversationStore = request.app.state.store
+    await asyncio.to_thread(store.delete, conversation.id)
+    _rate_limits(request).conversation_messages.forget(conversation.id)
+    return Response(status_code=204)
+
+
 routes = [
     Route("/api/v1/conversations", create_conversation, methods=["POST"]),
+    Route("/api/v1/conversations/{conversation_id}", delete_conversation, methods=["DELETE"]),
     Route("/api/v1/conversations/{conversation_id}/messages", post_message, methods=["POST"]),
     Route("/api/v1/conversations/{conversation_id}/messages", list_messages, methods=["GET"]),
 ]

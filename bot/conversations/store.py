@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.models import (
+    ChannelIdentity,
     Conversation,
     ConversationState,
     LanguageSource,
@@ -397,3 +398,25 @@ class ConversationStore:
                 .where(Message.id.in_(message_ids), Message.status == MessageStatus.PENDING)
                 .values(next_delivery_at=retry_at)
             )
+
+    # --- Erasure. -------------------------------------------------------------------------
+
+    def delete(self, conversation_id: str) -> bool:
+        """Deletes the conversation, its messages and the link of its identity to a case
+        (the person's "delete this conversation"). Bookings stay, without the conversation:
+        they are appointments with the municipality, cancelled separately. False when the
+        conversation did not exist."""
+        with self._sessions.begin() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                return False
+            session.execute(
+                delete(ChannelIdentity).where(
+                    ChannelIdentity.channel == conversation.channel,
+                    ChannelIdentity.external_id == conversation.id,
+                )
+            )
+            # Explicit, so erasure does not depend on the database enforcing foreign keys.
+            session.execute(delete(Message).where(Message.conversation_id == conversation_id))
+            session.delete(conversation)
+            return True
