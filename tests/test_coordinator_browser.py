@@ -5,15 +5,17 @@ reports/screenshots/."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session
 
 from bot.coordinator.auth import create_user
 from bot.db import make_engine
 from bot.db.models import CoordinatorRole
+from bot.settings import PROJECT_ROOT
 from bot.system import RunningSystem
 from tests.browser import axe_violations, screenshot
 from tests.running import Person, texts
@@ -105,3 +107,47 @@ def test_signing_out_ends_the_session(page: Page, system: RunningSystem, coordin
     expect(page).to_have_url(re.compile(r"/coordinator/login$"))
     page.goto(f"{system.app_url}/coordinator/cases")
     expect(page).to_have_url(re.compile(r"/coordinator/login$"))
+
+
+def test_from_the_widget_to_the_coordinator_and_back(
+    browser: Browser, system: RunningSystem, coordinator: str
+) -> None:
+    """The whole handoff across both web apps: the person presses "talk to a person" in
+    the widget, the coordinator takes the conversation in the queue and answers, the
+    answer appears in the widget live, and after the hand-back the assistant answers."""
+    strings = json.loads((PROJECT_ROOT / "web" / "widget" / "strings.json").read_text())["uk"]
+    person = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    staff = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(staff, system, coordinator)
+
+    person.goto(f"{system.app_url}/?lang=uk")
+    person.locator(".lotsen-launcher").click()
+    person.get_by_role("button", name=strings["human"]).click()
+    notice = person.locator("#lotsen-widget .lotsen-notice")
+    expect(notice).to_have_text(strings["waiting"], timeout=60_000)
+    conversation_id = person.evaluate(
+        "() => JSON.parse(Object.entries(sessionStorage)"
+        ".find(([key]) => key.startsWith('lotsen-widget:'))[1]).id"
+    )
+
+    row = staff.locator(f'tr[data-conversation="{conversation_id}"]')
+    expect(row).to_be_visible(timeout=15_000)
+    expect(row).to_contain_text("web")
+    row.get_by_role("button", name="Ta samtalet").click()
+    expect(notice).to_have_text(strings["withHuman"], timeout=15_000)
+    staff.get_by_role("textbox", name="Svar", exact=True).fill("Вітаю! Я Анна. Чим допомогти?")
+    staff.get_by_role("button", name="Skicka").click()
+    reply = person.locator("#lotsen-widget .lotsen-from-coordinator").last
+    expect(reply).to_contain_text("Вітаю! Я Анна.", timeout=15_000)
+    expect(reply.locator(".lotsen-sender")).to_contain_text("Anna")
+    screenshot(person, "handoff-widget-1280")
+
+    staff.get_by_role("button", name="Lämna tillbaka till chattboten").click()
+    expect(notice).to_be_hidden(timeout=15_000)
+    person.locator("#lotsen-input").fill("Що таке інтеграційний план?")
+    person.keyboard.press("Enter")
+    expect(person.locator("#lotsen-widget .lotsen-from-bot .lotsen-text").last).to_contain_text(
+        "план", timeout=60_000
+    )
+    person.context.close()
+    staff.context.close()
