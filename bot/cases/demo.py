@@ -113,7 +113,9 @@ def add_demo_data(session: Session, settings: Settings) -> list[str]:
     session.add_all(slots)
 
     lines = [
-        f"coordinator {DEMO_COORDINATOR} (municipality {municipality})",
+        f"coordinator {DEMO_COORDINATOR} (municipality {municipality}); to sign in at "
+        f"/coordinator/, give it a password: lotsen user create --username {DEMO_COORDINATOR} "
+        f'--name "{coordinator.display_name}" --municipality {municipality}',
         f"{len(slots)} free appointment slots from {slots[0].starts_at:%Y-%m-%d} (UTC)",
     ]
     for case_id in (plan_in_progress, job_seeker, plan_done, multisectoral):
