@@ -52,6 +52,10 @@ browser: ## Debian's Chromium for the browser tests (apt, only when missing)
 db: $(VENV)/.installed ## Apply database migrations
 	@. scripts/env.sh && $(VENV)/bin/lotsen db upgrade
 
+.PHONY: demo
+demo: db ## Example coordinator, cases with link codes and free appointment slots (once)
+	@. scripts/env.sh && $(VENV)/bin/lotsen demo-data
+
 .PHONY: domain
 domain: $(VENV)/.installed ## Write domain.yml's responses from data/content/en
 	@$(VENV)/bin/lotsen content sync-domain
@@ -68,6 +72,7 @@ run: install db train ## Set up on first use, train if needed, start the whole s
 	  echo "  demo page with the chat widget  $$LOTSEN_PUBLIC_URL/" && \
 	  echo "  conversation API  $$LOTSEN_PUBLIC_URL/api/v1/conversations" && \
 	  echo "  coordinator app   $$LOTSEN_PUBLIC_URL/coordinator/  (accounts: lotsen user create)" && \
+	  echo "  example cases and free times for booking: make demo" && \
 	  echo "  readiness         $$LOTSEN_PUBLIC_URL/readyz" && \
 	  echo "  Rasa (local only) $$RASA_URL   action server (local only) $$ACTION_SERVER_URL" && echo
 	$(VENV)/bin/honcho start -f Procfile
