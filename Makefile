@@ -22,7 +22,7 @@ help: ## List the targets
 $(VENV)/.installed: pyproject.toml
 	@py=$$(scripts/find-python.sh 3.11) && rm -rf $(VENV) && "$$py" -m venv $(VENV)
 	$(VENV)/bin/pip install -qq --upgrade pip
-	$(VENV)/bin/pip install -qq -e '.[dev]'
+	$(VENV)/bin/pip install -qq -e '.[dev,translation]'
 	@touch $@
 
 $(VENV_RASA)/.installed: requirements-rasa.txt
