@@ -101,6 +101,7 @@ test: ## Everything: lint, types, data validation, training, conversation tests,
 .PHONY: bench
 bench: install train ## Benchmarks (print their numbers)
 	$(PY) -m bench.conversation_latency
+	$(PY) -m bench.translation
 
 .PHONY: clean
 clean: ## Remove environments, models and local data
