@@ -22,7 +22,7 @@ help: ## List the targets
 $(VENV)/.installed: pyproject.toml
 	@py=$$(scripts/find-python.sh 3.11) && rm -rf $(VENV) && "$$py" -m venv $(VENV)
 	$(VENV)/bin/pip install -qq --upgrade pip
-	$(VENV)/bin/pip install -qq -e '.[dev]'
+	$(VENV)/bin/pip install -qq -e '.[dev,translation]'
 	@touch $@
 
 $(VENV_RASA)/.installed: requirements-rasa.txt
@@ -106,6 +106,7 @@ test: ## Everything: lint, types, data validation, training, conversation tests,
 .PHONY: bench
 bench: install train ## Benchmarks (print their numbers)
 	$(PY) -m bench.conversation_latency
+	$(PY) -m bench.translation
 
 .PHONY: clean
 clean: ## Remove environments, models and local data

@@ -217,6 +217,52 @@ def _user_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _translate_status(_args: argparse.Namespace) -> int:
+    from bot.translation import HUB_LANGUAGES, Translator
+
+    status = Translator.from_settings().status()
+    print(f"packages: {status.packages_dir}")
+    for problem in status.problems:
+        print(f"problem: {problem}")
+    if not status.pairs:
+        print("no translation packages installed: nothing is translated")
+        return 0
+    print("installed pairs: " + ", ".join(f"{a}→{b}" for a, b in status.pairs))
+    hubs = "/".join(HUB_LANGUAGES)
+    for coverage in status.languages:
+        verdict = "fully covered" if coverage.fully_covered else "partly covered"
+        into = ",".join(coverage.into) or "-"
+        out_of = ",".join(coverage.out_of) or "-"
+        print(f"  {coverage.language}: {verdict} (into {into}; from {out_of}; of {hubs})")
+    return 0
+
+
+def _translate_install_file(args: argparse.Namespace) -> int:
+    from bot.translation.install import InstallError, install_file
+
+    try:
+        source, target = install_file(args.path, get_settings().translation_packages_dir)
+    except InstallError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"installed {source}→{target} into {get_settings().translation_packages_dir}")
+    return 0
+
+
+def _translate_install(args: argparse.Namespace) -> int:
+    from bot.translation.install import InstallError, install_from_index
+
+    try:
+        source, target = install_from_index(
+            args.source, args.target, get_settings().translation_packages_dir
+        )
+    except InstallError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"installed {source}→{target} into {get_settings().translation_packages_dir}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lotsen", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -320,6 +366,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     user_create.set_defaults(handler=_user_create)
+
+    translate = commands.add_parser(
+        "translate", help="offline machine translation packages"
+    ).add_subparsers(dest="translate_command", required=True)
+    translate.add_parser(
+        "status", help="installed language pairs and which languages are covered"
+    ).set_defaults(handler=_translate_status)
+    install_file = translate.add_parser(
+        "install-file", help="install a downloaded .argosmodel file (no network needed)"
+    )
+    install_file.add_argument("path", type=Path)
+    install_file.set_defaults(handler=_translate_install_file)
+    install = translate.add_parser(
+        "install", help="download and install a package from argospm's index (needs internet)"
+    )
+    install.add_argument("source", help="language code, e.g. uk")
+    install.add_argument("target", help="language code, e.g. en")
+    install.set_defaults(handler=_translate_install)
 
     commands.add_parser(
         "demo-data", help="an example coordinator and cases in different situations"

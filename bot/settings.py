@@ -83,6 +83,14 @@ class Settings(BaseSettings):
     # How often undelivered Telegram messages (and coordinator replies, reminders) are sent.
     telegram_delivery_interval_seconds: float = 5.0
 
+    # Offline machine translation (optional extra `translation`): where Argos packages are
+    # installed, how many translations run at once (each on one CPU thread), how many
+    # translated texts are remembered, and the beam width (wider: better, slower).
+    translation_packages_dir: Path = PROJECT_ROOT / "var" / "argos-packages"
+    translation_workers: int = 2
+    translation_cache_size: int = 1000
+    translation_beam_size: int = 2
+
     @property
     def widget_allowed_origins(self) -> frozenset[str]:
         """The configured origins and the app's own, normalised as browsers send them."""
