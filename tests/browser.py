@@ -26,8 +26,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One browser per test module. Playwright's sync API runs an event loop in the main
+    thread while it lives; stopping it after each browser module keeps that loop away
+    from the tests that come after (asyncio.run and pytest-asyncio need the thread free)."""
     if not CHROMIUM.exists():
         pytest.fail("no /usr/bin/chromium: run `make browser` (make test does)")
     with sync_playwright() as playwright:

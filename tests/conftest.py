@@ -13,7 +13,7 @@ from bot.app import create_app
 from bot.db import migrate
 from bot.nlg import content
 from bot.settings import get_settings
-from tests.browser import browser, page  # noqa: F401 - one browser for the whole session
+from tests.browser import browser, page  # noqa: F401 - a browser per browser-test module
 from tests.fake_rasa import FakeRasa
 from tests.running import system  # noqa: F401 - one running system for the whole session
 
