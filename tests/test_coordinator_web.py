@@ -381,3 +381,21 @@ def test_someone_in_danger_leads_the_queue(app: TestClient, settings_env: str) -
     queue = app.get("/coordinator/queue").text
     assert queue.index(created["conversation_id"]) < queue.index(first)
     assert "BRÅDSKANDE" in queue
+
+
+def test_opening_a_conversation_is_audited_and_live_refreshes_are_not(
+    app: TestClient, settings_env: str
+) -> None:
+    user("anna")
+    sign_in(app, "anna")
+    cid, _ = person_in_queue(app)
+    app.get(f"/coordinator/conversations/{cid}")
+    for _ in range(3):
+        assert app.get(f"/coordinator/conversations/{cid}/transcript").status_code == 200
+    with get_sessionmaker()() as session:
+        reads = list(
+            session.scalars(
+                select(AuditEntry.detail).where(AuditEntry.action == "read_conversation")
+            )
+        )
+    assert reads == [cid]

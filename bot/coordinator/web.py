@@ -13,7 +13,7 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,9 @@ SESSION_COOKIE = "lotsen_coordinator"
 LOGIN_CSRF_COOKIE = "lotsen_login_csrf"
 LIVE_INTERVAL_SECONDS = 1.5
 HEARTBEAT_SECONDS = 15.0
+# A stream ends after this long and the browser reconnects at once (EventSource does):
+# the session is checked again, and no connection outlives a shutdown by much.
+STREAM_MAX_SECONDS = 600.0
 COORDINATOR_LANGUAGES = ("sv", "fi")
 # Short replies a coordinator uses often, in the person's language.
 QUICK_REPLIES_FILE = TEXTS_DIR / "quick_replies.yml"
@@ -245,9 +248,9 @@ async def _changes(version: Callable[[], str]) -> AsyncIterator[bytes]:
     comes at once: whatever changed between rendering the page and (re)connecting the
     stream is fetched then, never missed."""
     last = None
-    quiet = 0.0
+    quiet = elapsed = 0.0
     yield b"retry: 3000\n\n"
-    while True:
+    while elapsed < STREAM_MAX_SECONDS:
         current = await asyncio.to_thread(version)
         if current != last:
             yield b"event: change\ndata: " + current.encode() + b"\n\n"
@@ -258,6 +261,7 @@ async def _changes(version: Callable[[], str]) -> AsyncIterator[bytes]:
             quiet = 0.0
         await asyncio.sleep(LIVE_INTERVAL_SECONDS)
         quiet += LIVE_INTERVAL_SECONDS
+        elapsed += LIVE_INTERVAL_SECONDS
 
 
 def _stream(version: Callable[[], str]) -> Response:
@@ -297,19 +301,24 @@ async def queue_events(request: Request, who: SignedIn) -> Response:
 # --- One conversation -----------------------------------------------------------------------
 
 
-def _conversation_context(conversation_id: str, who: SignedIn) -> dict[str, Any] | None:
+def _conversation_context(
+    conversation_id: str, who: SignedIn, *, audited: bool = True
+) -> dict[str, Any] | None:
+    """The conversation view's data. Opening the view is audited; the live refreshes of an
+    open view are not (they would write an entry for every message that arrives)."""
     with get_sessionmaker().begin() as session:
         conversation = queries.conversation_of(session, conversation_id, who)
         if conversation is None:
             return None
         case = queries.linked_case_of(session, conversation_id)
-        audit.record(
-            session,
-            actor=f"coordinator:{who.username}",
-            case_id=case.id if case else None,
-            action="read_conversation",
-            detail=conversation_id,
-        )
+        if audited:
+            audit.record(
+                session,
+                actor=f"coordinator:{who.username}",
+                case_id=case.id if case else None,
+                action="read_conversation",
+                detail=conversation_id,
+            )
         session.flush()  # the audit entry is written before the rows are detached
         session.expunge_all()
         return {
@@ -337,7 +346,7 @@ async def conversation_page(request: Request, who: SignedIn) -> Response:
 
 async def transcript_fragment(request: Request, who: SignedIn) -> Response:
     context = await asyncio.to_thread(
-        _conversation_context, request.path_params["conversation_id"], who
+        partial(_conversation_context, request.path_params["conversation_id"], who, audited=False)
     )
     if context is None:
         return _not_found(who)
