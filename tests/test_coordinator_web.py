@@ -399,3 +399,16 @@ def test_opening_a_conversation_is_audited_and_live_refreshes_are_not(
             )
         )
     assert reads == [cid]
+
+
+async def test_a_live_stream_says_changed_at_once_then_on_change_and_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.coordinator import web
+
+    monkeypatch.setattr(web, "LIVE_INTERVAL_SECONDS", 0.01)
+    monkeypatch.setattr(web, "STREAM_MAX_SECONDS", 0.05)
+    versions = iter(["a", "a", "b", "b", "b", "b", "b", "b", "b", "b"])
+    chunks = [chunk async for chunk in web._changes(lambda: next(versions))]
+    events = [c for c in chunks if c.startswith(b"event: change")]
+    assert events == [b"event: change\ndata: a\n\n", b"event: change\ndata: b\n\n"]
