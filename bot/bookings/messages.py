@@ -75,23 +75,24 @@ def summary_message(
 def booked_message(
     booking: BookingView, language: str, municipality: str | None, *, moved: bool
 ) -> RenderedMessage:
-    return render_response(
-        "utter_booking_moved" if moved else "utter_booking_done",
-        language,
-        municipality,
-        {**_slot_arguments(booking.slot, language, municipality), "reference": str(booking.id)},
-    )
+    name = "utter_booking_moved" if moved else "utter_booking_done"
+    return _with_reference(name, booking, language, municipality)
 
 
 def already_confirmed_message(
     booking: BookingView, language: str, municipality: str | None
 ) -> RenderedMessage:
-    return render_response(
-        "utter_booking_already_confirmed",
-        language,
-        municipality,
-        {**_slot_arguments(booking.slot, language, municipality), "reference": str(booking.id)},
-    )
+    return _with_reference("utter_booking_already_confirmed", booking, language, municipality)
+
+
+def _with_reference(
+    name: str, booking: BookingView, language: str, municipality: str | None
+) -> RenderedMessage:
+    arguments = {
+        **_slot_arguments(booking.slot, language, municipality),
+        "reference": str(booking.id),
+    }
+    return render_response(name, language, municipality, arguments)
 
 
 def reminder_message(booking: BookingView, municipality: str | None) -> RenderedMessage:

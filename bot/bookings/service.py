@@ -341,18 +341,23 @@ def cancel(
     sessions: sessionmaker[Session], *, booking_id: int, owner: Owner, now: datetime, actor: str
 ) -> BookingView:
     with sessions.begin() as session:
-        booking = _owned_booking(session, booking_id, owner)
-        booking.status = BookingStatus.CANCELLED
-        booking.cancelled_at = now
-        if booking.case_id is not None:
-            audit.record(
-                session,
-                actor=actor,
-                case_id=booking.case_id,
-                action="booking_cancelled",
-                detail=str(booking.id),
-            )
-        return BookingView.of(booking)
+        return cancel_row(session, _owned_booking(session, booking_id, owner), now, actor)
+
+
+def cancel_row(session: Session, booking: Booking, now: datetime, actor: str) -> BookingView:
+    """Cancels a booking the caller has found and may cancel (the person's own, or one in
+    the coordinator's calendar); the slot is free again at once."""
+    booking.status = BookingStatus.CANCELLED
+    booking.cancelled_at = now
+    if booking.case_id is not None:
+        audit.record(
+            session,
+            actor=actor,
+            case_id=booking.case_id,
+            action="booking_cancelled",
+            detail=str(booking.id),
+        )
+    return BookingView.of(booking)
 
 
 def coming_bookings(session: Session, owner: Owner, now: datetime) -> list[BookingView]:

@@ -14,6 +14,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -33,9 +34,14 @@ LOCKOUT_FAILURES = 5
 MIN_PASSWORD_LENGTH = 12
 
 _hasher = PasswordHasher()
-# Verifying against this when the username is unknown takes as long as a real check, so
-# the answer time does not tell which usernames exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verifying against this when the username is unknown takes as long as a real check,
+    so the answer time does not tell which usernames exist. Made on first sign-in, not at
+    import."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class PasswordTooShortError(ValueError):
@@ -127,7 +133,7 @@ def sign_in(
     coordinator = session.scalar(select(Coordinator).where(Coordinator.username == username))
     stored = coordinator.password_hash if coordinator is not None else None
     try:
-        _hasher.verify(stored or _DUMMY_HASH, password)
+        _hasher.verify(stored or _dummy_hash(), password)
         valid = stored is not None and coordinator is not None and coordinator.active
     except (VerificationError, InvalidHashError):
         valid = False

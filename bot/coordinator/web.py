@@ -31,7 +31,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.bookings.admin import SlotInput, SlotInputError, add_slots
-from bot.bookings.service import BookingView
+from bot.bookings.service import cancel_row
 from bot.bookings.times import HELSINKI, as_utc, format_time
 from bot.cases import audit
 from bot.cases.linking import issue_code
@@ -619,23 +619,32 @@ def _week(who: SignedIn, monday: date) -> list[queries.CalendarSlot]:
         return queries.week_slots(session, who, monday)
 
 
-async def calendar_page(request: Request, who: SignedIn) -> Response:
-    try:
-        day = date.fromisoformat(request.query_params.get("week", ""))
-    except ValueError:
-        day = datetime.now(HELSINKI).date()
-    monday = queries.week_start(day)
-    flash_key = request.query_params.get("flash", "")
-    flash = texts(who.language).get(flash_key) or (request.query_params.get("detail") or None)
+def _this_week() -> date:
+    return queries.week_start(datetime.now(HELSINKI).date())
+
+
+async def _calendar(
+    who: SignedIn, monday: date, flash: str | None, status_code: int = 200
+) -> Response:
     return render(
         "calendar.html",
         who,
+        status_code=status_code,
         slots=await asyncio.to_thread(_week, who, monday),
         monday=monday,
         previous=monday - timedelta(days=7),
         following=monday + timedelta(days=7),
         flash=flash,
     )
+
+
+async def calendar_page(request: Request, who: SignedIn) -> Response:
+    try:
+        monday = queries.week_start(date.fromisoformat(request.query_params.get("week", "")))
+    except ValueError:
+        monday = _this_week()
+    flash = texts(who.language).get(request.query_params.get("flash", ""))
+    return await _calendar(who, monday, flash)
 
 
 def _add_slot(who: SignedIn, form: dict[str, str]) -> str | None:
@@ -664,18 +673,8 @@ async def add_slot(request: Request, who: SignedIn) -> Response:
     problem = await asyncio.to_thread(_add_slot, who, form)
     week = form.get("date", "")
     if problem:
-        return render(
-            "calendar.html",
-            who,
-            status_code=422,
-            slots=await asyncio.to_thread(
-                _week, who, queries.week_start(datetime.now(HELSINKI).date())
-            ),
-            monday=queries.week_start(datetime.now(HELSINKI).date()),
-            previous=queries.week_start(datetime.now(HELSINKI).date()) - timedelta(days=7),
-            following=queries.week_start(datetime.now(HELSINKI).date()) + timedelta(days=7),
-            flash=f"{texts(who.language)['slot_error']} {problem}",
-        )
+        flash = f"{texts(who.language)['slot_error']} {problem}"
+        return await _calendar(who, _this_week(), flash, status_code=422)
     return _redirect(f"/coordinator/calendar?week={week}")
 
 
@@ -729,17 +728,7 @@ def _cancel_booking(booking_id: int, who: SignedIn, note_text: str) -> str | Non
             return None
         if queries.own_slot(session, booking.slot_id, who) is None:
             return None
-        booking.status = BookingStatus.CANCELLED
-        booking.cancelled_at = utcnow()
-        view = BookingView.of(booking)
-        if booking.case_id is not None:
-            audit.record(
-                session,
-                actor=f"coordinator:{who.username}",
-                case_id=booking.case_id,
-                action="booking_cancelled",
-                detail=str(booking_id),
-            )
+        view = cancel_row(session, booking, utcnow(), f"coordinator:{who.username}")
         conversation = session.get(Conversation, booking.conversation_id or "")
         if conversation is not None:
             text = render_response(
