@@ -36,6 +36,10 @@ ARGUMENT_PLACEHOLDERS = {
     "meetings",
     "message",
     "name",
+    # bot/translation/conversation.py and actions/language.py
+    "source",
+    "languages",
+    "language_name",
 }
 
 

@@ -47,6 +47,7 @@ from bot.conversations.store import (
     ConversationView,
     DuplicateInboundError,
     MessageView,
+    Reply,
 )
 from bot.db.models import ConversationState, LanguageSource, MessageStatus
 from bot.language import is_supported
@@ -397,7 +398,7 @@ class TelegramChannel:
             conversation.id,
             inbound_id,
             status=MessageStatus.PROCESSED,
-            replies=[(reply.text, reply.buttons)],
+            replies=[Reply(reply.text, reply.buttons)],
             language=conversation.language,
             reply_status=MessageStatus.PENDING,
         )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.conversations.rasa_client import RasaClient, RasaUnavailableError
-from bot.conversations.store import ConversationStore, ConversationView, MessageView
+from bot.conversations.store import ConversationStore, ConversationView, MessageView, Reply
 from bot.conversations.text import clean_text
 from bot.db.models import ConversationState, LanguageSource, MessageStatus
 from bot.handoff import HandoffReason, HandoffRequest
@@ -116,7 +116,7 @@ class Router:
                 conversation.id,
                 received.message_id,
                 status=MessageStatus.FAILED,
-                replies=[(apology.text, apology.buttons)],
+                replies=[Reply(apology.text, apology.buttons)],
                 language=language,
                 reply_status=reply_status,
             )
@@ -126,10 +126,10 @@ class Router:
         if chosen is not None:
             language = chosen
         handoff = _handoff_request(replies)
-        outgoing = [(str(r["text"]), _buttons(r)) for r in replies if r.get("text")]
+        outgoing = [Reply(str(r["text"]), _buttons(r)) for r in replies if r.get("text")]
         if outgoing and len(received.rasa_text) >= LONG_MESSAGE_CHARS:
             hint = render_response("utter_long_message_hint", language, conversation.municipality)
-            outgoing.append((hint.text, hint.buttons))
+            outgoing.append(Reply(hint.text, hint.buttons))
         stored = await asyncio.to_thread(
             self._store.finish_turn,
             conversation.id,
@@ -166,7 +166,7 @@ class Router:
             conversation.id,
             received.message_id,
             status=status,
-            replies=[(reply.text, reply.buttons)],
+            replies=[Reply(reply.text, reply.buttons)],
             language=language,
             reply_status=reply_status,
         )
@@ -185,7 +185,7 @@ class Router:
             conversation.id,
             received.message_id,
             status=MessageStatus.PROCESSED,
-            replies=[(reply.text, reply.buttons)],
+            replies=[Reply(reply.text, reply.buttons)],
             language=received.language,
             reply_status=reply_status,
             handoff=HandoffRequest(HandoffReason.URGENT, "urgent"),

@@ -7,7 +7,8 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,7 @@ from bot.db.models import (
     MessageDirection,
     MessageSender,
     MessageStatus,
+    MessageTranslation,
     utcnow,
 )
 from bot.handoff import HandoffRequest, hand_back, reopen, request_handoff
@@ -112,6 +114,23 @@ class MessageView:
         }
 
 
+@dataclass(frozen=True)
+class Reply:
+    """A message for the person. When `text` is a machine translation, `original_text` is
+    what its author wrote, in `original_language`; both are stored."""
+
+    text: str
+    buttons: list[dict[str, Any]] = field(default_factory=list)
+    original_text: str | None = None
+    original_language: str | None = None
+
+
+@dataclass(frozen=True)
+class TranslationView:
+    text: str
+    pivot: str | None
+
+
 def pending_message(
     conversation_id: str,
     text: str,
@@ -119,6 +138,9 @@ def pending_message(
     sender: MessageSender,
     buttons: list[dict[str, Any]] | None = None,
     sender_name: str | None = None,
+    *,
+    original_text: str | None = None,
+    original_language: str | None = None,
 ) -> Message:
     """An outbound message made outside a turn, for the caller's own transaction."""
     return Message(
@@ -130,6 +152,8 @@ def pending_message(
         buttons=buttons or None,
         language=language,
         status=MessageStatus.PENDING,
+        original_text=original_text,
+        original_language=original_language,
     )
 
 
@@ -253,7 +277,7 @@ class ConversationStore:
         inbound_id: int,
         *,
         status: MessageStatus,
-        replies: list[tuple[str, list[dict[str, Any]]]],
+        replies: Sequence[Reply],
         language: str,
         chosen_language: bool = False,
         reply_status: MessageStatus = MessageStatus.SENT,
@@ -280,13 +304,15 @@ class ConversationStore:
                     conversation_id=conversation_id,
                     direction=MessageDirection.OUTBOUND,
                     sender=MessageSender.BOT,
-                    text=text,
-                    buttons=buttons or None,
+                    text=reply.text,
+                    buttons=reply.buttons or None,
                     language=language,
                     status=reply_status,
                     next_delivery_at=lease,
+                    original_text=reply.original_text,
+                    original_language=reply.original_language,
                 )
-                for text, buttons in replies
+                for reply in replies
             ]
             session.add_all(rows)
             session.flush()
@@ -300,6 +326,14 @@ class ConversationStore:
         if conversation is not None:
             conversation.language = language
             conversation.language_source = source
+
+    def save_translation(
+        self, message_id: int, language: str, text: str, pivot: str | None
+    ) -> None:
+        """Keeps a machine translation of a message (once per message and language: a
+        second one, made at the same time elsewhere, is dropped)."""
+        with self._sessions.begin() as session:
+            save_translation(session, message_id, language, text, pivot)
 
     def issued_button(self, conversation_id: str, payload: str) -> dict[str, Any] | None:
         """The button that carried `payload` in this conversation, if the gateway issued one."""
@@ -417,6 +451,50 @@ class ConversationStore:
                 )
             )
             # Explicit, so erasure does not depend on the database enforcing foreign keys.
+            session.execute(
+                delete(MessageTranslation).where(
+                    MessageTranslation.message_id.in_(
+                        select(Message.id).where(Message.conversation_id == conversation_id)
+                    )
+                )
+            )
             session.execute(delete(Message).where(Message.conversation_id == conversation_id))
             session.delete(conversation)
             return True
+
+
+# --- Machine translations of messages (bot/translation/conversation.py makes them). -------
+
+
+def save_translation(
+    session: Session, message_id: int, language: str, text: str, pivot: str | None
+) -> None:
+    """Adds a translation unless the message already has one in `language`. A savepoint
+    keeps a concurrent duplicate (unique key) from undoing the caller's transaction."""
+    exists = session.scalar(
+        select(MessageTranslation.id).where(
+            MessageTranslation.message_id == message_id, MessageTranslation.language == language
+        )
+    )
+    if exists is not None:
+        return
+    try:
+        with session.begin_nested():
+            session.add(
+                MessageTranslation(message_id=message_id, language=language, text=text, pivot=pivot)
+            )
+    except IntegrityError:
+        pass
+
+
+def translations_of(
+    session: Session, message_ids: Sequence[int], language: str
+) -> dict[int, TranslationView]:
+    if not message_ids:
+        return {}
+    rows = session.scalars(
+        select(MessageTranslation).where(
+            MessageTranslation.message_id.in_(message_ids), MessageTranslation.language == language
+        )
+    )
+    return {row.message_id: TranslationView(row.text, row.pivot) for row in rows}

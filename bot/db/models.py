@@ -130,8 +130,37 @@ class Message(Base):
     delivered_parts: Mapped[int] = mapped_column(Integer, default=0)
     next_delivery_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivery_error: Mapped[str | None] = mapped_column(Text)
+    # An outbound message the person received as a machine translation: `text` is what
+    # they received (the translation, marked, with the original beneath), and these hold
+    # the text as its author wrote it (the coordinator's Swedish, the assistant's English).
+    original_text: Mapped[str | None] = mapped_column(Text)
+    original_language: Mapped[str | None] = mapped_column(String(8))
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
+    translations: Mapped[list[MessageTranslation]] = relationship(
+        back_populates="message", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class MessageTranslation(Base):
+    """A machine translation of a message made for reading it in another language: a
+    person's message in English for the assistant to understand, or in the coordinator's
+    language. Made once per message and language, then read from here."""
+
+    __tablename__ = "message_translation"
+    __table_args__ = (
+        UniqueConstraint("message_id", "language", name="uq_message_translation_language"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    # "en" when the text went through English (no direct package was installed).
+    pivot: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    message: Mapped[Message] = relationship(back_populates="translations")
 
 
 class TelegramChat(Base):

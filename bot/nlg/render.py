@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from bot.language import is_supported
+from bot.language import content_language, is_supported
 from bot.municipality import UnknownMunicipalityError, get_municipality
 from bot.nlg.content import RenderedMessage, get_catalog
 from bot.settings import get_settings
@@ -36,6 +36,8 @@ def render_response(
     arguments: Mapping[str, Any] | None = None,
 ) -> RenderedMessage:
     settings = get_settings()
+    # A translated language is answered in English, which the gateway then translates.
+    language = content_language(language)
     if language is None or not is_supported(language):
         language = settings.lotsen_default_language
     try:

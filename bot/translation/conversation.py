@@ -1,0 +1,222 @@
+"""Machine translation inside conversations: what the gateway and the coordinator app ask of
+the translator, and how a machine-translated message reads for the person.
+
+- A person who writes in a translated language (bot/language.py: TRANSLATED_LANGUAGES) is
+  understood through English: their message is translated into English for Rasa, and the
+  assistant's English answers into their language, with a short notice.
+- A coordinator's reply in Swedish or Finnish reaches a person in another language as the
+  translation, marked, with the original beneath it.
+
+Every function here works without the `translation` extra and without packages: it then
+reports that nothing can be translated, and the caller says so instead of failing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any, Final
+
+from bot.conversations.store import Reply
+from bot.language import (
+    SUPPORTED_LANGUAGES,
+    TRANSLATED_LANGUAGES,
+    TRANSLATION_HUB,
+    content_language,
+    is_supported,
+    is_translated,
+    language_name,
+)
+from bot.municipality import UnknownMunicipalityError, get_municipality
+from bot.nlg.render import render_response
+from bot.translation.service import Translation, get_translator
+
+logger = logging.getLogger(__name__)
+
+# Municipality settings that are names, addresses and contact details: never translated.
+PROTECTED_SETTINGS: Final = (
+    "municipality_name",
+    "coordinator_name",
+    "coordinator_phone",
+    "coordinator_email",
+    "welcome_office_address",
+    "website_url",
+    "privacy_url",
+)
+# Numbers too short for the phone pattern that must never be altered.
+ALWAYS_PROTECTED: Final = ("112",)
+
+
+def protected_terms(
+    municipality: str | None, language: str, names: Sequence[str] = ()
+) -> list[str]:
+    """The municipality's names and contact details as written in `language`, and `names`
+    (a coordinator's name)."""
+    try:
+        settings = get_municipality(municipality)
+    except UnknownMunicipalityError:
+        settings = get_municipality(None)
+    values = settings.variables(content_language(language) or language)
+    terms = [values[key] for key in PROTECTED_SETTINGS if values.get(key)]
+    return [*terms, *ALWAYS_PROTECTED, *(name for name in names if name)]
+
+
+def can_translate(source: str, target: str) -> bool:
+    """Whether an installed package leads from `source` to `target` (reads the packages'
+    metadata on the first call: call it off the event loop)."""
+    try:
+        return get_translator().available(source, target)
+    except Exception:  # a broken package directory must not break a conversation
+        logger.exception("could not read the translation packages")
+        return False
+
+
+def reachable(language: str) -> bool:
+    """Whether the assistant can hold a conversation in `language`: its own content, or
+    packages to and from English. Blocking on the first call, like can_translate."""
+    if is_supported(language):
+        return True
+    return (
+        is_translated(language)
+        and can_translate(language, TRANSLATION_HUB)
+        and can_translate(TRANSLATION_HUB, language)
+    )
+
+
+def reachable_translated_languages() -> list[str]:
+    """The translated languages a person can choose now, in menu order (blocking)."""
+    return [language for language in TRANSLATED_LANGUAGES if reachable(language)]
+
+
+def conversation_languages() -> list[str]:
+    """Every language a person can choose now: the four, then the translated ones."""
+    return [*SUPPORTED_LANGUAGES, *reachable_translated_languages()]
+
+
+async def translate(
+    text: str,
+    source: str,
+    target: str,
+    *,
+    municipality: str | None,
+    names: Sequence[str] = (),
+) -> Translation | None:
+    """`text` in `target`, or None when nothing leads there or the translation failed.
+    Runs in the translator's worker pool; the event loop is never held up."""
+    if source == target:
+        return Translation(text, source, target, None)
+    try:
+        return await get_translator().translate(
+            text, source, target, protected_terms=protected_terms(municipality, source, names)
+        )
+    except Exception:  # a damaged model is logged and treated as a missing one
+        logger.exception("translation %s -> %s failed", source, target)
+        return None
+
+
+def _marker_name(person_language: str) -> str:
+    return content_language(person_language) or person_language
+
+
+async def _rendered_in(
+    name: str, person_language: str, municipality: str | None, arguments: dict[str, Any]
+) -> str:
+    """A content text in the person's language: written content for the four languages,
+    for a translated language the English text translated, followed by the English."""
+    english_or_own = await asyncio.to_thread(
+        render_response, name, _marker_name(person_language), municipality, arguments
+    )
+    if not is_translated(person_language):
+        return english_or_own.text
+    translated = await translate(
+        english_or_own.text,
+        TRANSLATION_HUB,
+        person_language,
+        municipality=municipality,
+        names=[str(value) for value in arguments.values()],
+    )
+    if translated is None:
+        return english_or_own.text
+    return f"{translated.text}\n{english_or_own.text}"
+
+
+async def for_person_from_coordinator(
+    text: str,
+    source: str,
+    person_language: str,
+    *,
+    municipality: str | None,
+    coordinator_name: str | None,
+) -> Reply:
+    """A coordinator's reply as the person receives it: the translation, a marker, and the
+    original beneath. Sent as written when the languages match or nothing can translate."""
+    if source == person_language:
+        return Reply(text=text, buttons=[])
+    names = [coordinator_name] if coordinator_name else []
+    translated = await translate(
+        text, source, person_language, municipality=municipality, names=names
+    )
+    if translated is None:
+        return Reply(text=text, buttons=[])
+    marker = await _rendered_in(
+        "utter_machine_translation_original",
+        person_language,
+        municipality,
+        {"source": language_name(source)},
+    )
+    return Reply(
+        text=f"{translated.text}\n\n— {marker}\n{text}",
+        buttons=[],
+        original_text=text,
+        original_language=source,
+    )
+
+
+async def for_person_from_assistant(
+    replies: Sequence[tuple[str, list[dict[str, str]]]],
+    person_language: str,
+    *,
+    municipality: str | None,
+) -> list[Reply]:
+    """The assistant's English answers of one turn in a translated language: each text and
+    button title translated (payloads unchanged), the notice after the last one. An answer
+    that cannot be translated goes out in English rather than not at all."""
+    if not is_translated(person_language) or not replies:
+        return [Reply(text=text, buttons=buttons) for text, buttons in replies]
+
+    async def one(text: str, buttons: list[dict[str, str]]) -> Reply:
+        texts = await asyncio.gather(
+            translate(text, TRANSLATION_HUB, person_language, municipality=municipality),
+            *(
+                translate(
+                    button["title"], TRANSLATION_HUB, person_language, municipality=municipality
+                )
+                for button in buttons
+            ),
+        )
+        body, *titles = texts
+        if body is None:
+            return Reply(text=text, buttons=buttons)
+        return Reply(
+            text=body.text,
+            buttons=[
+                {**button, "title": title.text if title is not None else button["title"]}
+                for button, title in zip(buttons, titles, strict=True)
+            ],
+            original_text=text,
+            original_language=TRANSLATION_HUB,
+        )
+
+    messages = list(await asyncio.gather(*(one(text, buttons) for text, buttons in replies)))
+    notice = await _rendered_in(
+        "utter_machine_translated_answer", person_language, municipality, {}
+    )
+    last = messages[-1]
+    messages[-1] = Reply(
+        text=f"{last.text}\n\n{notice}",
+        buttons=last.buttons,
+        original_text=last.original_text,
+        original_language=last.original_language,
+    )
+    return messages
