@@ -44,6 +44,9 @@ class RunningSystem:
     rasa_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     nlg_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     link_code_secret: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    # Where the app looks for Argos packages; by default an empty directory of its own, so
+    # that packages installed for development do not change what tests see.
+    translation_packages_dir: Path | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -80,6 +83,9 @@ class RunningSystem:
             RATE_LIMIT_CONVERSATION_MESSAGES="100000",
             RATE_LIMIT_ADDRESS_MESSAGES="100000",
             RATE_LIMIT_ADDRESS_CONVERSATIONS="100000",
+            TRANSLATION_PACKAGES_DIR=str(
+                self.translation_packages_dir or self.workdir / "argos-packages"
+            ),
         )
         return env
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -150,3 +151,24 @@ def build_package(directory: Path, from_code: str, to_code: str, seed: int) -> P
             zipped.write(path, path.relative_to(directory).as_posix())
     shutil.rmtree(root)
     return archive
+
+
+def install_packages(packages_dir: Path, pairs: Sequence[tuple[str, str]], seed: int = 7) -> None:
+    """Installs one built package under each pair's codes into `packages_dir` (unzipped, as
+    argostranslate installs them): a running system's languages in a few seconds."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        archive = build_package(Path(scratch), "xx", "yy", seed)
+        with zipfile.ZipFile(archive) as zipped:
+            zipped.extractall(scratch)
+        built = Path(scratch) / "translate-xx_yy"
+        for from_code, to_code in pairs:
+            target = packages_dir / f"translate-{from_code}_{to_code}"
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(built, target)
+            metadata = json.loads((target / "metadata.json").read_text(encoding="utf-8"))
+            metadata.update(
+                from_code=from_code, from_name=from_code, to_code=to_code, to_name=to_code
+            )
+            (target / "metadata.json").write_text(json.dumps(metadata), encoding="utf-8")

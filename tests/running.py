@@ -12,8 +12,20 @@ import pytest
 
 from bot.settings import PROJECT_ROOT
 from bot.system import RunningSystem
+from tests.argos_package import install_packages
 
 MODEL_DIR = PROJECT_ROOT / "models"
+# The running system's translation packages (tests/argos_package.py: real packages, random
+# weights, so their output is nonsense): Russian is a translated language with packages both
+# ways; Swedish and Ukrainian reach each other through English. Arabic has none.
+SYSTEM_TRANSLATION_PAIRS = (
+    ("ru", "en"),
+    ("en", "ru"),
+    ("uk", "en"),
+    ("en", "uk"),
+    ("sv", "en"),
+    ("en", "sv"),
+)
 CYRILLIC = range(0x0400, 0x0500)
 
 
@@ -21,7 +33,10 @@ CYRILLIC = range(0x0400, 0x0500)
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     if not any(MODEL_DIR.glob("*.tar.gz")):
         pytest.fail("no trained model in models/: run `make train` (make test does)")
-    with RunningSystem(workdir=Path(tmp_path_factory.mktemp("system"))) as running:
+    workdir = Path(tmp_path_factory.mktemp("system"))
+    packages = workdir / "argos-packages"
+    install_packages(packages, SYSTEM_TRANSLATION_PAIRS)
+    with RunningSystem(workdir=workdir, translation_packages_dir=packages) as running:
         yield running
 
 

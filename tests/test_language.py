@@ -18,9 +18,7 @@ def test_detects_the_four_languages(text: str, language: str) -> None:
     assert detect_language(text) == language
 
 
-@pytest.mark.parametrize(
-    "text", ["ok", "hej", "👍👍", "12345 678", "你好"]
-)
+@pytest.mark.parametrize("text", ["ok", "hej", "👍👍", "12345 678", "你好"])
 def test_unsure_gives_none(text: str) -> None:
     assert detect_language(text) is None
 
