@@ -7,16 +7,18 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.language import is_supported
+from bot.language import is_known, is_translated, language_name
 
 
 def language_code(value: Any) -> str | None:
-    """The entity's value as a supported code. The NLU's synonyms map every language name
-    of its lookup tables to a code (tests/test_nlu_data.py keeps the two lists equal)."""
+    """The entity's value as a language code. The NLU's synonyms map every language name
+    of its lookup tables to a code (tests/test_nlu_data.py keeps the two lists equal); the
+    translated languages come only from the menu's buttons, which the gateway offers when
+    their packages are installed (and checks again when it applies the choice)."""
     if not isinstance(value, str):
         return None
     code = value.strip().lower()
-    return code if is_supported(code) else None
+    return code if is_known(code) else None
 
 
 class ActionChooseLanguage(Action):
@@ -39,5 +41,12 @@ class ActionChooseLanguage(Action):
             return []
         # The gateway owns the conversation's language: this control message tells it.
         dispatcher.utter_message(json_message={"lotsen": {"set_language": chosen}})
-        dispatcher.utter_message(response="utter_language_changed", language=chosen)
+        if is_translated(chosen):
+            dispatcher.utter_message(
+                response="utter_language_changed_translated",
+                language=chosen,
+                language_name=language_name(chosen),
+            )
+        else:
+            dispatcher.utter_message(response="utter_language_changed", language=chosen)
         return []

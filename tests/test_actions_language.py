@@ -31,6 +31,14 @@ async def test_a_named_language_is_chosen_and_the_gateway_told() -> None:
     assert messages[1]["language"] == "uk"
 
 
+async def test_a_translated_language_is_announced_as_machine_translated() -> None:
+    messages = await run(tracker_with_entities("ru"))
+    assert messages[0]["custom"] == {"lotsen": {"set_language": "ru"}}
+    assert messages[1]["response"] == "utter_language_changed_translated"
+    assert messages[1]["language"] == "ru"
+    assert messages[1]["language_name"] == "Русский"
+
+
 async def test_without_a_language_the_menu_is_offered() -> None:
     messages = await run(tracker_with_entities())
     assert [m["response"] for m in messages] == ["utter_choose_language"]
@@ -49,6 +57,8 @@ async def test_an_unsupported_language_offers_the_menu() -> None:
         (" FI ", "fi"),
         ("uk", "uk"),
         ("en", "en"),
+        ("ru", "ru"),
+        ("ar", "ar"),
         ("de", None),
         ("svenska", None),  # a name the synonyms did not map is not guessed at
     ],

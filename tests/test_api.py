@@ -77,6 +77,7 @@ def test_message_is_stored_before_it_reaches_rasa_and_replies_after(
     assert seen_in_store == [["What is the integration plan?"]]
     assert fake_rasa.received[0]["metadata"] == {
         "language": "en",
+        "person_language": "en",
         "municipality": "example",
         "channel": "api",
     }

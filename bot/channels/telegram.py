@@ -47,12 +47,12 @@ from bot.conversations.store import (
     ConversationView,
     DuplicateInboundError,
     MessageView,
-    Reply,
 )
 from bot.db.models import ConversationState, LanguageSource, MessageStatus
-from bot.language import is_supported
+from bot.language import is_supported, is_translated
 from bot.nlg.render import render_response
 from bot.settings import Settings
+from bot.translation.conversation import reachable
 
 logger = logging.getLogger(__name__)
 
@@ -330,13 +330,8 @@ class TelegramChannel:
             logger.info("Telegram %s arrived again; handled already", inbound.external_id)
             return False
         except EmptyMessageError:
-            messages = await asyncio.to_thread(
-                self._store_gateway_turn,
-                conversation,
-                "[empty]",
-                inbound.external_id,
-                "utter_empty_message",
-                None,
+            messages = await self._store_gateway_turn(
+                conversation, "[empty]", inbound.external_id, "utter_empty_message", None
             )
             await self._delivery.deliver_in_order(chat_id, messages)
             return True
@@ -362,8 +357,7 @@ class TelegramChannel:
             conversation = await self._conversation(update)
             speak = in_handoff or conversation.state == ConversationState.BOT
             try:
-                messages = await asyncio.to_thread(
-                    self._store_gateway_turn,
+                messages = await self._store_gateway_turn(
                     conversation,
                     marker,
                     external_id(update),
@@ -374,7 +368,7 @@ class TelegramChannel:
                 return
             await self._delivery.deliver_in_order(chat_id, messages)
 
-    def _store_gateway_turn(
+    async def _store_gateway_turn(
         self,
         conversation: ConversationView,
         marker: str,
@@ -382,7 +376,8 @@ class TelegramChannel:
         response: str | None,
         arguments: Mapping[str, Any] | None,
     ) -> list[MessageView]:
-        inbound_id = self._store.store_inbound(
+        inbound_id = await asyncio.to_thread(
+            self._store.store_inbound,
             conversation.id,
             text=marker,
             payload=None,
@@ -391,16 +386,13 @@ class TelegramChannel:
         )
         if response is None:
             return []
-        reply = render_response(
-            response, conversation.language, conversation.municipality, arguments
-        )
-        return self._store.finish_turn(
-            conversation.id,
+        return await self._router.answer_without_rasa(
+            conversation,
             inbound_id,
-            status=MessageStatus.PROCESSED,
-            replies=[Reply(reply.text, reply.buttons)],
+            [response],
             language=conversation.language,
             reply_status=MessageStatus.PENDING,
+            arguments=arguments,
         )
 
     async def _conversation(self, update: Update) -> ConversationView:
@@ -408,7 +400,7 @@ class TelegramChannel:
         code = ((user.language_code if user else None) or "").split("-")[0].lower()
         # Telegram's interface language is a good first guess, not the person's choice:
         # the conversation may still switch when they write in another language.
-        if is_supported(code):
+        if is_supported(code) or (is_translated(code) and await asyncio.to_thread(reachable, code)):
             language, source = code, LanguageSource.DETECTED
         else:
             language, source = self._settings.lotsen_default_language, LanguageSource.DEFAULT

@@ -15,9 +15,10 @@ from starlette.routing import Route
 
 from bot.channels.web_store import WebStore
 from bot.conversations.api import ApiError, authorised
-from bot.language import SUPPORTED_LANGUAGES, is_supported
+from bot.language import SUPPORTED_LANGUAGES, is_supported, language_name
 from bot.municipality import UnknownMunicipalityError, get_municipality
 from bot.settings import get_settings
+from bot.translation.conversation import reachable_translated_languages
 
 MAX_PAGE = 200
 # Open streams one conversation may hold (a few tabs); each one polls the database.
@@ -32,8 +33,9 @@ PUBLIC_MUNICIPALITY_KEYS = ("municipality_name", "privacy_url")
 
 async def widget_config(request: Request) -> JSONResponse:
     settings = get_settings()
+    translated = await asyncio.to_thread(reachable_translated_languages)
     language = request.query_params.get("language", settings.lotsen_default_language)
-    if not is_supported(language):
+    if not is_supported(language) and language not in translated:
         language = settings.lotsen_default_language
     try:
         municipality = get_municipality(request.query_params.get("municipality") or None)
@@ -45,6 +47,10 @@ async def widget_config(request: Request) -> JSONResponse:
             "municipality": municipality.id,
             "language": language,
             "languages": list(SUPPORTED_LANGUAGES),
+            # Reached through machine translation: the packages installed on the server.
+            "translated_languages": [
+                {"code": code, "name": language_name(code)} for code in translated
+            ],
             "max_message_chars": settings.lotsen_max_message_chars,
             **{key: variables.get(key) for key in PUBLIC_MUNICIPALITY_KEYS},
         },

@@ -19,10 +19,11 @@ from bot.conversations.store import (
     UnknownConversationError,
 )
 from bot.db.models import LanguageSource
-from bot.language import SUPPORTED_LANGUAGES, is_supported
+from bot.language import is_known, is_supported, language_name
 from bot.municipality import municipality_exists
 from bot.nlg.render import render_response
 from bot.settings import get_settings
+from bot.translation.conversation import conversation_languages, reachable
 from bot.web.ratelimit import RateLimits, SlidingWindowLimiter, retry_after_header
 
 # A request body above this is refused before it is parsed. Generous next to the text limit:
@@ -35,8 +36,6 @@ CHANNELS = ("api", "web")
 # Commands a channel's own controls send (the widget's "talk to a person" button and its
 # language menu). Only these become intents; anything else a client sends is refused.
 COMMANDS = ("request_human", "choose_language")
-# How a language calls itself, shown as the person's message when they choose it.
-LANGUAGE_NAMES = {"sv": "Svenska", "fi": "Suomi", "uk": "Українська", "en": "English"}
 
 
 class ApiError(Exception):
@@ -134,14 +133,10 @@ async def create_conversation(request: Request) -> JSONResponse:
     _limit(
         _rate_limits(request).address_conversations,
         _address(request),
-        language if is_supported(language) else None,
+        language if is_known(language) else None,
     )
-    if language is not None and not is_supported(language):
-        raise ApiError(
-            422,
-            "unsupported_language",
-            f"language must be one of {', '.join(SUPPORTED_LANGUAGES)}.",
-        )
+    if language is not None:
+        await _check_language(language)
     municipality = body.get("municipality") or settings.lotsen_default_municipality
     if not isinstance(municipality, str) or not municipality_exists(municipality):
         raise ApiError(422, "unknown_municipality", "No such municipality.")
@@ -172,7 +167,24 @@ async def create_conversation(request: Request) -> JSONResponse:
     )
 
 
-def _inbound(body: dict[str, Any], conversation: ConversationView) -> Inbound:
+async def _check_language(language: Any) -> str:
+    """A language a conversation can be held in now: one of the four, or a translated one
+    whose packages are installed (reading their metadata is kept off the event loop)."""
+    if isinstance(language, str) and (
+        is_supported(language)
+        or (is_known(language) and await asyncio.to_thread(reachable, language))
+    ):
+        return language
+    languages = await asyncio.to_thread(conversation_languages)
+    raise ApiError(
+        422,
+        "unsupported_language",
+        f"language must be one of {', '.join(languages)}.",
+        languages=languages,
+    )
+
+
+async def _inbound(body: dict[str, Any], conversation: ConversationView) -> Inbound:
     """What the body asks for: typed text, a button's payload, or one allowed command."""
     sent = {key: body[key] for key in ("text", "payload", "command") if body.get(key) is not None}
     if len(sent) != 1:
@@ -189,16 +201,10 @@ def _inbound(body: dict[str, Any], conversation: ConversationView) -> Inbound:
     if value not in COMMANDS:
         raise ApiError(422, "unknown_command", f"command must be one of {', '.join(COMMANDS)}.")
     if value == "choose_language":
-        language = body.get("language")
-        if not isinstance(language, str) or not is_supported(language):
-            raise ApiError(
-                422,
-                "unsupported_language",
-                f"language must be one of {', '.join(SUPPORTED_LANGUAGES)}.",
-            )
+        language = await _check_language(body.get("language"))
         # The same intent and entity as the language menu's buttons in the content.
         entity = json.dumps({"language": language})
-        return Inbound(text=LANGUAGE_NAMES[language], intent=f"choose_language{entity}")
+        return Inbound(text=language_name(language), intent=f"choose_language{entity}")
     label = render_response(
         "utter_widget_request_human", conversation.language, conversation.municipality
     )
@@ -213,7 +219,7 @@ async def post_message(request: Request) -> JSONResponse:
     body = await read_json(request, conversation.language)
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "The body must be a JSON object.")
-    inbound = _inbound(body, conversation)
+    inbound = await _inbound(body, conversation)
     router: Router = request.app.state.router
     try:
         result = await router.handle(conversation, inbound)

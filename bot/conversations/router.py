@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.conversations.rasa_client import RasaClient, RasaUnavailableError
@@ -18,8 +19,17 @@ from bot.conversations.text import clean_text
 from bot.db.models import ConversationState, LanguageSource, MessageStatus
 from bot.handoff import HandoffReason, HandoffRequest
 from bot.handoff.urgent import is_urgent
-from bot.language import detect_language, is_supported
+from bot.language import (
+    TRANSLATION_HUB,
+    content_language,
+    detect_language,
+    is_known,
+    is_supported,
+    is_translated,
+    language_name,
+)
 from bot.nlg.render import render_response
+from bot.translation import conversation as translation
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +76,10 @@ class _Received:
     rasa_text: str
     language: str
     state: str
+    # Typed text (not a button's payload or a channel command): the only input translated.
+    typed: bool = False
+    # A translated language the message is written in that no installed package reaches.
+    unreachable: str | None = None
 
 
 class Router:
@@ -87,42 +101,46 @@ class Router:
         language = received.language
         if inbound.payload == RETURN_TO_ASSISTANT:
             return await self._return_to_assistant(conversation, received, reply_status)
-        if (
-            received.state == ConversationState.BOT
-            and inbound.payload is None
-            and is_urgent(received.rasa_text)
-        ):
-            return await self._urgent(conversation, received, reply_status)
         if received.state != ConversationState.BOT:
-            # Handoff (waiting/human) keeps the bot silent; the coordinator side reads it.
-            # The state is read after the message is stored, so a handoff that happened
-            # since the caller looked the conversation up is respected.
+            # Handoff (waiting/human) keeps the bot silent; the coordinator side reads (and
+            # translates) it. The state is read after the message is stored, so a handoff
+            # that happened since the caller looked the conversation up is respected.
             return TurnResult(messages=[], language=language, state=received.state)
+        if received.typed and is_urgent(received.rasa_text):
+            return await self._urgent(conversation, received, reply_status)
+        if received.unreachable is not None:
+            return await self._language_unavailable(conversation, received, reply_status)
+        rasa_text = received.rasa_text
+        if received.typed and is_translated(language):
+            understood = await self._understand(conversation, received)
+            if understood is None:
+                return await self._language_unavailable(conversation, received, reply_status)
+            if is_urgent(understood):
+                return await self._urgent(conversation, received, reply_status)
+            rasa_text = understood
 
         metadata = {
-            "language": language,
+            # Rasa, the actions and the NLG endpoint work in the content language (English
+            # for a translated language); the gateway translates the answers.
+            "language": content_language(language),
+            "person_language": language,
             "municipality": conversation.municipality,
             "channel": conversation.channel,
         }
         try:
-            replies = await self._rasa.send(conversation.id, received.rasa_text, metadata)
+            replies = await self._rasa.send(conversation.id, rasa_text, metadata)
         except RasaUnavailableError as error:
             logger.warning("conversation %s: %s", conversation.id, error)
-            apology = render_response(
-                "utter_service_unavailable", language, conversation.municipality
-            )
-            stored = await asyncio.to_thread(
-                self._store.finish_turn,
-                conversation.id,
-                received.message_id,
+            return await self._finish(
+                conversation,
+                received,
+                ["utter_service_unavailable"],
+                language,
+                reply_status,
                 status=MessageStatus.FAILED,
-                replies=[Reply(apology.text, apology.buttons)],
-                language=language,
-                reply_status=reply_status,
             )
-            return TurnResult(messages=stored, language=language, state=received.state)
 
-        chosen = _chosen_language(replies)
+        chosen = await asyncio.to_thread(_chosen_language, replies)
         if chosen is not None:
             language = chosen
         handoff = _handoff_request(replies)
@@ -130,6 +148,7 @@ class Router:
         if outgoing and len(received.rasa_text) >= LONG_MESSAGE_CHARS:
             hint = render_response("utter_long_message_hint", language, conversation.municipality)
             outgoing.append(Reply(hint.text, hint.buttons))
+        outgoing = await self._for_person(outgoing, language, conversation.municipality)
         stored = await asyncio.to_thread(
             self._store.finish_turn,
             conversation.id,
@@ -144,14 +163,124 @@ class Router:
         state = ConversationState.WAITING if handoff is not None else received.state
         return TurnResult(messages=stored, language=language, state=state)
 
+    async def _understand(self, conversation: ConversationView, received: _Received) -> str | None:
+        """The person's message in English, stored beside it; None if it cannot be made."""
+        translated = await translation.translate(
+            received.rasa_text,
+            received.language,
+            TRANSLATION_HUB,
+            municipality=conversation.municipality,
+        )
+        if translated is None:
+            return None
+        await asyncio.to_thread(
+            self._store.save_translation,
+            received.message_id,
+            TRANSLATION_HUB,
+            translated.text,
+            translated.pivot,
+        )
+        return translated.text
+
+    @staticmethod
+    async def _for_person(replies: list[Reply], language: str, municipality: str) -> list[Reply]:
+        """Answers written in English for a person in a translated language, translated."""
+        if not is_translated(language):
+            return replies
+        return await translation.for_person_from_assistant(
+            [(reply.text, reply.buttons) for reply in replies], language, municipality=municipality
+        )
+
+    async def _finish(
+        self,
+        conversation: ConversationView,
+        received: _Received,
+        responses: list[str],
+        language: str,
+        reply_status: MessageStatus,
+        *,
+        status: MessageStatus = MessageStatus.PROCESSED,
+        handoff: HandoffRequest | None = None,
+        arguments: dict[str, Any] | None = None,
+        content: str | None = None,
+    ) -> TurnResult:
+        stored = await self.answer_without_rasa(
+            conversation,
+            received.message_id,
+            responses,
+            language=language,
+            reply_status=reply_status,
+            status=status,
+            handoff=handoff,
+            arguments=arguments,
+            content=content,
+        )
+        state = ConversationState.WAITING if handoff is not None else received.state
+        return TurnResult(messages=stored, language=language, state=state)
+
+    async def answer_without_rasa(
+        self,
+        conversation: ConversationView,
+        message_id: int,
+        responses: list[str],
+        *,
+        language: str,
+        reply_status: MessageStatus,
+        status: MessageStatus = MessageStatus.PROCESSED,
+        handoff: HandoffRequest | None = None,
+        arguments: Mapping[str, Any] | None = None,
+        content: str | None = None,
+    ) -> list[MessageView]:
+        """Ends the turn of stored message `message_id` with the gateway's own answers, in
+        the person's language (translated from English for a translated language), or in
+        the `content` language as written."""
+
+        def rendered() -> list[Reply]:
+            return [
+                Reply(message.text, message.buttons)
+                for name in responses
+                for message in [
+                    render_response(name, content or language, conversation.municipality, arguments)
+                ]
+            ]
+
+        replies = await asyncio.to_thread(rendered)
+        if content is None:
+            replies = await self._for_person(replies, language, conversation.municipality)
+        return await asyncio.to_thread(
+            self._store.finish_turn,
+            conversation.id,
+            message_id,
+            status=status,
+            replies=replies,
+            language=language,
+            reply_status=reply_status,
+            handoff=handoff,
+        )
+
+    async def _language_unavailable(
+        self, conversation: ConversationView, received: _Received, reply_status: MessageStatus
+    ) -> TurnResult:
+        """A language nothing installed reaches: which languages there are, in English and
+        Swedish, and a person to write to. Rasa never sees the message."""
+        languages = await asyncio.to_thread(translation.conversation_languages)
+        return await self._finish(
+            conversation,
+            received,
+            ["utter_language_unavailable"],
+            received.language,
+            reply_status,
+            arguments={"languages": ", ".join(language_name(code) for code in languages)},
+            content=TRANSLATION_HUB,
+        )
+
     async def _return_to_assistant(
         self, conversation: ConversationView, received: _Received, reply_status: MessageStatus
     ) -> TurnResult:
         """The person leaves the queue (or the coordinator) and goes back to the assistant.
         Rasa is resumed first: if it cannot be, the conversation stays with the coordinator."""
-        language, state = received.language, received.state
         response, status = "utter_handoff_not_waiting", MessageStatus.PROCESSED
-        if state in (ConversationState.WAITING, ConversationState.HUMAN):
+        if received.state in (ConversationState.WAITING, ConversationState.HUMAN):
             try:
                 await self._rasa.resume(conversation.id)
             except RasaUnavailableError as error:
@@ -159,44 +288,30 @@ class Router:
                 response, status = "utter_service_unavailable", MessageStatus.FAILED
             else:
                 await asyncio.to_thread(self._store.return_to_assistant, conversation.id)
-                response, state = "utter_handoff_returned", ConversationState.BOT
-        reply = render_response(response, language, conversation.municipality)
-        stored = await asyncio.to_thread(
-            self._store.finish_turn,
-            conversation.id,
-            received.message_id,
-            status=status,
-            replies=[Reply(reply.text, reply.buttons)],
-            language=language,
-            reply_status=reply_status,
+                response = "utter_handoff_returned"
+                received = replace(received, state=ConversationState.BOT)
+        return await self._finish(
+            conversation, received, [response], received.language, reply_status, status=status
         )
-        return TurnResult(messages=stored, language=language, state=state)
 
     async def _urgent(
         self, conversation: ConversationView, received: _Received, reply_status: MessageStatus
     ) -> TurnResult:
         """Someone may be in danger: the emergency number at once, and a person takes over.
         Rasa never sees the message, so nothing it could misunderstand is said."""
-        reply = render_response(
-            "utter_handoff_urgent", received.language, conversation.municipality
-        )
-        stored = await asyncio.to_thread(
-            self._store.finish_turn,
-            conversation.id,
-            received.message_id,
-            status=MessageStatus.PROCESSED,
-            replies=[Reply(reply.text, reply.buttons)],
-            language=received.language,
-            reply_status=reply_status,
+        return await self._finish(
+            conversation,
+            received,
+            ["utter_handoff_urgent"],
+            received.language,
+            reply_status,
             handoff=HandoffRequest(HandoffReason.URGENT, "urgent"),
-        )
-        return TurnResult(
-            messages=stored, language=received.language, state=ConversationState.WAITING
         )
 
     def _receive(self, conversation: ConversationView, inbound: Inbound) -> _Received:
         language = conversation.language
         detected = False
+        unreachable: str | None = None
         if inbound.intent is not None:
             shown_text = clean_text(inbound.text or "") or f"/{inbound.intent}"
             rasa_text = f"/{inbound.intent}"
@@ -211,30 +326,49 @@ class Router:
             if not shown_text:
                 raise EmptyMessageError
             rasa_text = shown_text
-            if conversation.language_source != LanguageSource.CHOSEN:
-                found = detect_language(shown_text)
-                if found is not None and found != language:
+            found = detect_language(shown_text)
+            if found is not None and found != language:
+                if is_supported(found):
+                    # A language the person chose stays; one only guessed follows their words.
+                    if conversation.language_source != LanguageSource.CHOSEN:
+                        language, detected = found, True
+                elif translation.reachable(found):
+                    # A whole message in a language the assistant reaches only through
+                    # translation says more than an earlier choice of a language.
                     language, detected = found, True
+                else:
+                    unreachable = found
         message_id = self._store.store_inbound(
             conversation.id,
             text=shown_text,
             payload=inbound.payload,
             language=language,
+            message_language=unreachable,
             detected_language=detected,
             external_id=inbound.external_id,
         )
         state = self._store.state_for_turn(conversation.id)
-        return _Received(message_id=message_id, rasa_text=rasa_text, language=language, state=state)
+        return _Received(
+            message_id=message_id,
+            rasa_text=rasa_text,
+            language=language,
+            state=state,
+            typed=inbound.intent is None and inbound.payload is None,
+            unreachable=unreachable,
+        )
 
 
 def _chosen_language(replies: list[dict[str, Any]]) -> str | None:
-    """The language a control message from Rasa sets, if any."""
+    """The language a control message from Rasa sets, if any (blocking: a translated
+    language is checked against the installed packages)."""
     chosen = None
     for reply in replies:
         custom = reply.get("custom")
         if isinstance(custom, dict) and isinstance(custom.get(CONTROL_KEY), dict):
             language = custom[CONTROL_KEY].get("set_language")
-            if is_supported(language):
+            if is_supported(language) or (
+                is_known(language) and translation.reachable(str(language))
+            ):
                 chosen = str(language)
     return chosen
 

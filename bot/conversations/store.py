@@ -204,14 +204,23 @@ class ConversationStore:
         text: str,
         payload: str | None,
         language: str,
+        message_language: str | None = None,
         detected_language: bool = False,
         external_id: str | None = None,
     ) -> int:
-        """Stores what the person sent; a newly detected language is kept with it. A message
-        whose `external_id` is already stored raises DuplicateInboundError and changes nothing."""
+        """Stores what the person sent; a newly detected conversation language is kept with
+        it. `message_language` is the message's own language when it is not the
+        conversation's (one the assistant cannot reach). A message whose `external_id` is
+        already stored raises DuplicateInboundError and changes nothing."""
         try:
             return self._store_inbound(
-                conversation_id, text, payload, language, detected_language, external_id
+                conversation_id,
+                text,
+                payload,
+                language,
+                message_language or language,
+                detected_language,
+                external_id,
             )
         except IntegrityError as error:
             # Two deliveries of the same message raced; the unique key let one through.
@@ -247,6 +256,7 @@ class ConversationStore:
         text: str,
         payload: str | None,
         language: str,
+        message_language: str,
         detected_language: bool,
         external_id: str | None,
     ) -> int:
@@ -263,7 +273,7 @@ class ConversationStore:
                 sender=MessageSender.USER,
                 text=text,
                 payload=payload,
-                language=language,
+                language=message_language,
                 status=MessageStatus.RECEIVED,
                 external_id=external_id,
             )

@@ -4,13 +4,38 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from bot.language import language_name
+from bot.nlg.content import RenderedMessage
 from bot.nlg.render import message_context, render_response
 from bot.settings import get_settings
+from bot.translation.conversation import reachable_translated_languages
+
+# The language menu: besides the four written languages (its buttons in the content), the
+# translated languages whose packages are installed, each by its own name.
+LANGUAGE_MENU = "utter_choose_language"
+
+
+def language_button(code: str) -> dict[str, str]:
+    """The menu's button for a language: the same intent and entity as the content's."""
+    return {
+        "title": language_name(code),
+        "payload": f"/choose_language{json.dumps({'language': code})}",
+    }
+
+
+def _render(
+    name: str, language: str | None, municipality: str | None, arguments: dict[str, Any]
+) -> RenderedMessage:
+    message = render_response(name, language, municipality, arguments)
+    if name == LANGUAGE_MENU:
+        message.buttons.extend(language_button(code) for code in reachable_translated_languages())
+    return message
 
 
 def _latest_message(body: dict[str, Any]) -> dict[str, Any] | None:
@@ -39,6 +64,6 @@ async def nlg_endpoint(request: Request) -> JSONResponse:
     # metadata still carries the old one for the rest of this turn.
     if isinstance(arguments, dict) and isinstance(arguments.get("language"), str):
         language = arguments["language"]
-    # Content is read from disk on first use; keep that off the event loop.
-    message = await asyncio.to_thread(render_response, name, language, municipality, arguments)
+    # Content and package metadata are read from disk on first use: off the event loop.
+    message = await asyncio.to_thread(_render, name, language, municipality, arguments)
     return JSONResponse(message.as_nlg_response())

@@ -90,11 +90,10 @@ class Widget {
       "aria-controls": "lotsen-languages",
     });
     this.languageList = h("ul", { id: "lotsen-languages", class: "lotsen-languages", hidden: true });
-    for (const [code, name] of Object.entries(LANGUAGES)) {
-      const choice = h("button", { type: "button", lang: code, "data-language": code }, name);
-      choice.addEventListener("click", () => this.chooseLanguage(code));
-      this.languageList.append(h("li", {}, choice));
-    }
+    this.languageNames = { ...LANGUAGES };
+    for (const [code, name] of Object.entries(LANGUAGES)) this.addLanguageChoice(code, name);
+    this.translatedNote = h("li", { class: "lotsen-languages-note", hidden: true });
+    this.languageList.append(this.translatedNote);
     this.closeButton = h("button", { type: "button", class: "lotsen-tool lotsen-close" });
     this.closeButton.append(h("span", { "aria-hidden": "true" }, "×"));
     this.closeLabel = h("span", { class: "lotsen-sr" });
@@ -194,6 +193,25 @@ class Widget {
     if (this.session) this.resume();
   }
 
+  addLanguageChoice(code, name) {
+    const choice = h("button", { type: "button", lang: code, dir: "auto", "data-language": code }, name);
+    choice.addEventListener("click", () => this.chooseLanguage(code));
+    this.languageList.append(h("li", {}, choice));
+  }
+
+  /** The languages the server reaches through machine translation (installed packages). */
+  addTranslatedLanguages(languages) {
+    if (!Array.isArray(languages)) return;
+    for (const entry of languages) {
+      if (!entry || typeof entry.code !== "string" || typeof entry.name !== "string") continue;
+      if (this.languageNames[entry.code]) continue;
+      this.languageNames[entry.code] = entry.name;
+      this.addLanguageChoice(entry.code, entry.name);
+      this.translatedNote.hidden = false;
+    }
+    this.applyLanguage(this.language);
+  }
+
   /** Every fixed text in the widget's language; `dir` for right-to-left languages. */
   applyLanguage(language) {
     this.language = language;
@@ -203,7 +221,8 @@ class Widget {
     this.launcherLabel.textContent = text.launcher;
     this.badge.textContent = text.newMessage;
     this.title.textContent = text.title;
-    this.languageToggle.textContent = `${text.language}: ${LANGUAGES[language] || language}`;
+    this.languageToggle.textContent = `${text.language}: ${this.languageNames[language] || language}`;
+    this.translatedNote.textContent = text.machineTranslated;
     for (const choice of this.languageList.querySelectorAll("button")) {
       if (choice.dataset.language === language) choice.setAttribute("aria-current", "true");
       else choice.removeAttribute("aria-current");
@@ -240,6 +259,7 @@ class Widget {
       this.maxChars = config.max_message_chars || DEFAULT_MAX_CHARS;
       this.input.setAttribute("maxlength", String(this.maxChars));
       this.renderPrivacyLink();
+      this.addTranslatedLanguages(config.translated_languages);
     } catch {
       // The widget works without: no link to the privacy statement, the default limit.
     }
@@ -327,7 +347,7 @@ class Widget {
       "div",
       { class: `lotsen-message lotsen-from-${sender}`, lang: message.language || false },
       h("span", { class: sender === "user" ? "lotsen-sender lotsen-sr" : "lotsen-sender" }, label),
-      h("div", { class: "lotsen-text" }, linkified(message.text || "")),
+      h("div", { class: "lotsen-text", dir: "auto" }, linkified(message.text || "")),
     );
     const buttons = Array.isArray(message.buttons) ? message.buttons : [];
     if (buttons.length) {
@@ -421,7 +441,7 @@ class Widget {
       this.applyLanguage(language);
       return;
     }
-    this.send({ command: "choose_language", language }, LANGUAGES[language]);
+    this.send({ command: "choose_language", language }, this.languageNames[language]);
   }
 
   async send(body, shownText) {
