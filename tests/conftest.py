@@ -13,6 +13,7 @@ from bot.app import create_app
 from bot.db import migrate
 from bot.nlg import content
 from bot.settings import get_settings
+from bot.translation import service as translation_service
 from tests.browser import browser, page  # noqa: F401 - a browser per browser-test module
 from tests.fake_rasa import FakeRasa
 from tests.running import system  # noqa: F401 - one running system for the whole session
@@ -21,6 +22,9 @@ NLG_TOKEN = "test-nlg-token"
 
 
 def clear_process_caches() -> None:
+    if translation_service.get_translator.cache_info().currsize:
+        translation_service.get_translator().close()
+    translation_service.get_translator.cache_clear()
     get_settings.cache_clear()
     db.get_engine.cache_clear()
     db.get_sessionmaker.cache_clear()
@@ -36,6 +40,8 @@ def settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("NLG_TOKEN", NLG_TOKEN)
     monkeypatch.setenv("ACTION_SERVER_URL", "http://127.0.0.1:9")
+    # No packages unless a test installs some: what a developer installed stays out.
+    monkeypatch.setenv("TRANSLATION_PACKAGES_DIR", str(tmp_path / "argos-packages"))
     clear_process_caches()
     migrate.upgrade(database_url)
     yield database_url
