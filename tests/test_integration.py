@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
+from bot.nlg.render import render_response
 from bot.system import RunningSystem
 from tests.factories import new_case
 from tests.running import Person, is_cyrillic, payloads, texts
@@ -54,6 +56,50 @@ def test_changing_the_language_mid_conversation(system: RunningSystem) -> None:
     english = person.say("Can you speak English please?")
     assert english["language"] == "en"
     assert not is_cyrillic(texts(english))
+
+
+def test_a_translated_language_through_the_real_assistant(system: RunningSystem) -> None:
+    """Russian (test packages installed, see tests/running.py) through the menu: Rasa,
+    the actions and the NLG endpoint work in English; the person reads Russian."""
+    notice = render_response("utter_machine_translated_answer", "en", "example").text
+    person = Person(system, "sv")
+    menu = person.say("Jag vill byta språk")
+    assert '/choose_language{"language": "ru"}' in payloads(menu)
+    assert '/choose_language{"language": "ar"}' not in payloads(menu)  # no package
+
+    changed = person.press('/choose_language{"language": "ru"}')
+    assert changed["language"] == "ru"
+    assert texts(changed).endswith(notice)
+    assert {"/ask_integration_plan", "/request_human"} <= set(payloads(changed))
+
+    plan = person.press("/ask_integration_plan")
+    assert plan["language"] == "ru" and texts(plan).endswith(notice)
+    typed = person.say("Здравствуйте, как получить план интеграции?")
+    assert typed["language"] == "ru" and texts(typed).endswith(notice)
+
+    engine = create_engine(system.database_url)
+    with engine.connect() as connection:
+        originals = connection.execute(
+            text(
+                "SELECT original_language, original_text FROM message "
+                "WHERE conversation_id = :id AND original_text IS NOT NULL ORDER BY id"
+            ),
+            {"id": person.id},
+        ).all()
+        understood = connection.execute(
+            text(
+                "SELECT t.language FROM message_translation t JOIN message m "
+                "ON m.id = t.message_id WHERE m.conversation_id = :id"
+            ),
+            {"id": person.id},
+        ).all()
+    engine.dispose()
+    # Every answer since the choice keeps its English original; the typed message its
+    # English translation (what Rasa read).
+    assert len(originals) >= 3 and {row[0] for row in originals} == {"en"}
+    plan_in_english = render_response("utter_integration_plan", "en", "example").text
+    assert any(row[1] == plan_in_english for row in originals)
+    assert understood == [("en",)]
 
 
 def test_the_language_is_detected_when_not_given(system: RunningSystem) -> None:
