@@ -54,6 +54,11 @@ MIN_LETTERS_TO_DETECT: Final = 12
 # Chinese says a lot in few characters.
 MIN_HAN_TO_DETECT: Final = 4
 MIN_CONFIDENCE: Final = 0.6
+# A translated language needs a clearer signal: a name typed into a form ("Mehmet Yılmaz",
+# "Abdi Warsame") looks Turkish or Somali, and switching a conversation to machine
+# translation on it would garble the rest of the form.
+MIN_WORDS_FOR_TRANSLATED: Final = 3
+MIN_CONFIDENCE_FOR_TRANSLATED: Final = 0.9
 
 _LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -109,4 +114,12 @@ def detect_language(text: str) -> str | None:
     if best.value < MIN_CONFIDENCE:
         return None
     code = best.language.iso_code_639_1.name.lower()
+    if is_translated(code) and (
+        best.value < MIN_CONFIDENCE_FOR_TRANSLATED
+        or (
+            len(text.split()) < MIN_WORDS_FOR_TRANSLATED
+            and len(_HAN.findall(text)) < 2 * MIN_HAN_TO_DETECT
+        )
+    ):
+        return None
     return code if is_known(code) else None

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
+from sqlalchemy import text as sql
 
 from bot.nlg.render import render_response
 from bot.system import RunningSystem
@@ -80,14 +81,14 @@ def test_a_translated_language_through_the_real_assistant(system: RunningSystem)
     engine = create_engine(system.database_url)
     with engine.connect() as connection:
         originals = connection.execute(
-            text(
+            sql(
                 "SELECT original_language, original_text FROM message "
                 "WHERE conversation_id = :id AND original_text IS NOT NULL ORDER BY id"
             ),
             {"id": person.id},
         ).all()
         understood = connection.execute(
-            text(
+            sql(
                 "SELECT t.language FROM message_translation t JOIN message m "
                 "ON m.id = t.message_id WHERE m.conversation_id = :id"
             ),

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.language import detect_language
+from bot.language import TRANSLATED_LANGUAGES, detect_language
 
 
 @pytest.mark.parametrize(
@@ -37,3 +37,11 @@ def test_unsure_gives_none(text: str) -> None:
 def test_detects_the_translated_languages(text: str, language: str) -> None:
     # Russian among the candidates also keeps Russian from being taken for Ukrainian.
     assert detect_language(text) == language
+
+
+@pytest.mark.parametrize(
+    "text", ["Mehmet Yılmaz", "it's Abdi Warsame", "name: Svitlana Petrenko", "спасибо большое"]
+)
+def test_a_name_or_a_few_words_do_not_switch_to_a_translated_language(text: str) -> None:
+    # A name typed into the booking form must not send the conversation into translation.
+    assert detect_language(text) not in TRANSLATED_LANGUAGES

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from bot.bookings.reminders import queue_due_reminders
+from bot.bookings.service import book
 from bot.db import get_sessionmaker
 from bot.db.models import Conversation, HandoffEvent, MessageTranslation
 from bot.nlg.render import render_response
@@ -27,6 +30,7 @@ from tests.argos_package import install_packages
 from tests.conftest import NLG_TOKEN
 from tests.fake_rasa import FakeRasa
 from tests.test_api import send, start, stored_messages
+from tests.test_bookings import DETAILS, NOW, add_coordinator, add_slot, new_conversation
 
 PAIRS = (("ru", "en"), ("en", "ru"), ("sv", "en"), ("en", "sv"))
 RUSSIAN = "Здравствуйте, как получить план интеграции?"
@@ -172,9 +176,7 @@ def test_choosing_russian_in_the_widget_menu_sets_the_conversation_language(
 
     fake_rasa.reply = choose
     conversation_id, headers = start(client, language="sv")
-    data = send(
-        client, conversation_id, headers, command="choose_language", language="ru"
-    ).json()
+    data = send(client, conversation_id, headers, command="choose_language", language="ru").json()
     assert fake_rasa.received[0]["message"] == '/choose_language{"language": "ru"}'
     assert data["language"] == "ru"
     (message,) = data["messages"]
@@ -204,3 +206,37 @@ def test_an_urgent_message_is_recognised_through_its_english_translation(
     with get_sessionmaker()() as session:
         event = session.scalars(select(HandoffEvent)).one()
     assert event.reason == "urgent"
+
+
+async def test_a_reminder_for_a_russian_conversation_is_translated(
+    client: TestClient, packages: Path
+) -> None:
+    sessions = get_sessionmaker()
+    slot = add_slot(sessions, NOW + timedelta(days=3), add_coordinator(sessions))
+    russian = new_conversation(sessions, "ru")
+    swedish = new_conversation(sessions, "sv")
+    other_slot = add_slot(
+        sessions, NOW + timedelta(days=3, hours=1), add_coordinator(sessions, "b.example")
+    )
+    for conversation_id, at in ((russian, slot), (swedish, other_slot)):
+        book(
+            sessions,
+            slot_id=at,
+            municipality="example",
+            conversation_id=conversation_id,
+            case_id=None,
+            channel="web",
+            language="en" if conversation_id == russian else "sv",
+            details=DETAILS,
+            now=NOW,
+            actor="test",
+        )
+
+    assert await queue_due_reminders(sessions, NOW + timedelta(days=2, hours=4)) == 2
+    (reminder,) = [m for m in stored_messages(russian) if m.sender == "system"]
+    assert reminder.language == "ru"
+    assert reminder.original_language == "en"
+    assert reminder.original_text is not None and reminder.original_text.startswith("Reminder:")
+    assert reminder.text.endswith(english("utter_machine_translated_answer"))
+    (untranslated,) = [m for m in stored_messages(swedish) if m.sender == "system"]
+    assert untranslated.original_text is None and untranslated.text.startswith("Påminnelse")

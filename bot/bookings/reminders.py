@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.bookings.messages import reminder_message
 from bot.bookings.service import BookingView
 from bot.bookings.times import as_utc
-from bot.conversations.store import pending_message
+from bot.conversations.store import Reply, pending_message
 from bot.db.models import (
     AppointmentSlot,
     Booking,
@@ -28,16 +28,18 @@ from bot.db.models import (
     MessageSender,
     utcnow,
 )
+from bot.language import is_translated
+from bot.nlg.content import RenderedMessage
+from bot.translation.conversation import for_person_from_assistant
 
 logger = logging.getLogger(__name__)
 
 REMINDER_AHEAD = timedelta(hours=24)
 
 
-def send_due_reminders(sessions: sessionmaker[Session], now: datetime) -> int:
-    """Queues the reminders now due; returns how many were queued."""
+def _due(sessions: sessionmaker[Session], now: datetime) -> list[int]:
     with sessions() as session:
-        due_ids = list(
+        return list(
             session.scalars(
                 select(Booking.id)
                 .join(Booking.slot)
@@ -50,10 +52,49 @@ def send_due_reminders(sessions: sessionmaker[Session], now: datetime) -> int:
                 .order_by(AppointmentSlot.starts_at)
             )
         )
-    return sum(_send_one(sessions, booking_id, now) for booking_id in due_ids)
 
 
-def _send_one(sessions: sessionmaker[Session], booking_id: int, now: datetime) -> bool:
+def send_due_reminders(sessions: sessionmaker[Session], now: datetime) -> int:
+    """Queues the reminders now due; returns how many were queued."""
+    return sum(_send_one(sessions, booking_id, now) for booking_id in _due(sessions, now))
+
+
+async def queue_due_reminders(sessions: sessionmaker[Session], now: datetime) -> int:
+    """The reminder loop's round: as send_due_reminders, but a reminder for a person whose
+    conversation is in a translated language is translated first, outside the transaction
+    that claims it (a translation that is then not needed costs only time)."""
+    sent = 0
+    for booking_id in await asyncio.to_thread(_due, sessions, now):
+        translated = await _translated_reminder(sessions, booking_id)
+        sent += await asyncio.to_thread(_send_one, sessions, booking_id, now, translated)
+    return sent
+
+
+async def _translated_reminder(sessions: sessionmaker[Session], booking_id: int) -> Reply | None:
+    def read() -> tuple[str, str, RenderedMessage] | None:
+        with sessions() as session:
+            booking = session.get(Booking, booking_id)
+            if booking is None or booking.conversation_id is None:
+                return None
+            conversation = session.get(Conversation, booking.conversation_id)
+            if conversation is None or not is_translated(conversation.language):
+                return None
+            message = reminder_message(BookingView.of(booking), conversation.municipality)
+            return conversation.language, conversation.municipality, message
+
+    found = await asyncio.to_thread(read)
+    if found is None:
+        return None
+    language, municipality, message = found
+    (reply,) = await for_person_from_assistant(
+        [(message.text, message.buttons)], language, municipality=municipality
+    )
+    return reply
+
+
+def _send_one(
+    sessions: sessionmaker[Session], booking_id: int, now: datetime, translated: Reply | None = None
+) -> bool:
     with sessions.begin() as session:
         claimed = session.execute(
             update(Booking)
@@ -74,6 +115,19 @@ def _send_one(sessions: sessionmaker[Session], booking_id: int, now: datetime) -
         conversation = session.get(Conversation, booking.conversation_id)
         if conversation is None:
             return False
+        if translated is not None:
+            session.add(
+                pending_message(
+                    conversation.id,
+                    translated.text,
+                    conversation.language,
+                    MessageSender.SYSTEM,
+                    translated.buttons,
+                    original_text=translated.original_text,
+                    original_language=translated.original_language,
+                )
+            )
+            return True
         message = reminder_message(BookingView.of(booking), conversation.municipality)
         session.add(
             pending_message(
@@ -91,7 +145,7 @@ async def run_reminders(sessions: sessionmaker[Session], interval_seconds: float
     """The app's reminder loop; a failed round is logged and the next one tries again."""
     while True:
         try:
-            sent = await asyncio.to_thread(send_due_reminders, sessions, utcnow())
+            sent = await queue_due_reminders(sessions, utcnow())
             if sent:
                 logger.info("queued %d booking reminders", sent)
         except Exception:
