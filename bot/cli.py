@@ -11,6 +11,7 @@ from bot.settings import PROJECT_ROOT, get_settings
 
 if TYPE_CHECKING:
     from bot.bookings.admin import SlotInput
+    from bot.translation import Translator
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
@@ -220,7 +221,8 @@ def _user_create(args: argparse.Namespace) -> int:
 def _translate_status(_args: argparse.Namespace) -> int:
     from bot.translation import HUB_LANGUAGES, Translator
 
-    status = Translator.from_settings().status()
+    translator = Translator.from_settings()
+    status = translator.status()
     print(f"packages: {status.packages_dir}")
     for problem in status.problems:
         print(f"problem: {problem}")
@@ -234,7 +236,32 @@ def _translate_status(_args: argparse.Namespace) -> int:
         into = ",".join(coverage.into) or "-"
         out_of = ",".join(coverage.out_of) or "-"
         print(f"  {coverage.language}: {verdict} (into {into}; from {out_of}; of {hubs})")
+    _print_conversation_coverage(translator)
     return 0
+
+
+def _print_conversation_coverage(translator: Translator) -> None:
+    """What the packages mean for conversations: the translated languages people are
+    offered, and which person languages each coordinator language can read and answer."""
+    from bot.language import SUPPORTED_LANGUAGES, TRANSLATED_LANGUAGES, TRANSLATION_HUB
+
+    def both_ways(a: str, b: str) -> bool:
+        return translator.available(a, b) and translator.available(b, a)
+
+    offered = [code for code in TRANSLATED_LANGUAGES if both_ways(code, TRANSLATION_HUB)]
+    print(
+        "translated languages offered to people: "
+        + (", ".join(offered) or "none (each needs packages to and from en)")
+    )
+    for coordinator in ("sv", "fi"):
+        people = [code for code in (*SUPPORTED_LANGUAGES, *offered) if code != coordinator]
+        reached = [code for code in people if both_ways(code, coordinator)]
+        missing = [code for code in people if code not in reached]
+        print(
+            f"coordinator in {coordinator}: reads and answers "
+            + (", ".join(reached) or "no other language")
+            + (f"; not {', '.join(missing)}" if missing else "")
+        )
 
 
 def _translate_install_file(args: argparse.Namespace) -> int:

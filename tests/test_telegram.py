@@ -32,7 +32,10 @@ from bot.db.models import (
     TelegramChat,
     utcnow,
 )
+from bot.nlg.render import render_response
 from bot.settings import Settings, get_settings
+from bot.translation.service import get_translator
+from tests.argos_package import install_packages
 from tests.fake_rasa import FakeRasa, echo
 from tests.fake_telegram import FakeTelegram
 
@@ -568,3 +571,32 @@ def test_delivery_bookkeeping_and_once_only_inbound_on_both_databases(
         delivered = session.get(Message, first.id)
         assert delivered is not None
         assert (delivered.status, delivered.delivery_attempts) == ("sent", 1)
+
+
+def test_a_russian_telegram_user_is_answered_through_translation(
+    app: TestClient,
+    fake_telegram: FakeTelegram,
+    fake_rasa: FakeRasa,
+) -> None:
+    """Telegram's interface language is a translated one with packages: the conversation
+    starts in it; Rasa reads English; answers, the gateway's own ones too, come translated."""
+    install_packages(get_settings().translation_packages_dir, [("ru", "en"), ("en", "ru")])
+    get_translator().reload()
+    notice = render_response("utter_machine_translated_answer", "en", "example").text
+
+    post(app, message_update(90, 520, "ru", text="Что такое план интеграции?"))
+    (answer,) = wait_for(lambda: fake_telegram.sent(520), "the answer")
+    conversation = conversation_of(520)
+    assert conversation is not None and conversation.language == "ru"
+    assert fake_rasa.received[0]["metadata"]["language"] == "en"
+    assert fake_rasa.received[0]["message"] != "Что такое план интеграции?"
+    assert answer["text"].endswith(notice)
+
+    photo = [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]
+    post(app, message_update(91, 520, "ru", photo=photo))
+    polite = wait_for(
+        lambda: len(fake_telegram.sent(520)) >= 2 and fake_telegram.sent(520)[1], "the answer"
+    )
+    assert polite["text"].endswith(notice)
+    stored = messages_of(520)[-1]
+    assert stored.original_language == "en" and stored.original_text

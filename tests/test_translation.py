@@ -67,6 +67,9 @@ def test_cli_installs_and_reports(
     out = capsys.readouterr().out
     assert "installed pairs: en→sv, sv→uk, uk→en" in out
     assert "uk: partly covered (into sv,en; from sv; of sv/fi/en)" in out
+    assert "translated languages offered to people: none" in out
+    assert "coordinator in sv: reads and answers uk; not fi, en" in out
+    assert "coordinator in fi: reads and answers no other language; not sv, uk, en" in out
     get_settings.cache_clear()
 
 
