@@ -185,6 +185,19 @@ def test_language_switcher_and_language_menu(page: Page, system: RunningSystem) 
     expect(bot_messages(page).last).to_have_text(changed, timeout=REPLY_TIMEOUT_MS)
     expect(page.get_by_role("dialog")).to_have_accessible_name(STRINGS["sv"]["title"])
 
+    # Russian is reached through machine translation (the system's test packages): the
+    # menu offers it under its note, and the answers come translated with a notice.
+    page.locator(".lotsen-language-toggle").click()
+    expect(page.locator(".lotsen-languages-note")).to_have_text(STRINGS["sv"]["machineTranslated"])
+    expect(page.locator('#lotsen-languages button[lang="ar"]')).to_have_count(0)
+    screenshot(page, "widget-language-menu")
+    page.locator('#lotsen-languages button[lang="ru"]').click()
+    notice = render_response("utter_machine_translated_answer", "en").text
+    expect(bot_messages(page).last).to_contain_text(notice, timeout=REPLY_TIMEOUT_MS)
+    expect(page.locator(".lotsen-language-toggle")).to_contain_text("Русский")
+    assert session_entry(page)["language"] == "ru"
+    screenshot(page, "widget-machine-translated-ru")
+
 
 def test_coordinator_reply_arrives_live_and_the_person_state_is_shown(
     page: Page, system: RunningSystem, store: ConversationStore
