@@ -107,6 +107,7 @@ test: ## Everything: lint, types, data validation, training, conversation tests,
 bench: install train ## Benchmarks (print their numbers)
 	$(PY) -m bench.conversation_latency
 	$(PY) -m bench.translation
+	$(PY) -m bench.translated_conversations
 
 .PHONY: clean
 clean: ## Remove environments, models and local data
