@@ -240,3 +240,16 @@ async def test_a_reminder_for_a_russian_conversation_is_translated(
     assert reminder.text.endswith(english("utter_machine_translated_answer"))
     (untranslated,) = [m for m in stored_messages(swedish) if m.sender == "system"]
     assert untranslated.original_text is None and untranslated.text.startswith("Påminnelse")
+
+
+def test_deleting_the_conversation_deletes_its_translations(
+    client: TestClient, fake_rasa: FakeRasa, packages: Path
+) -> None:
+    conversation_id, headers = start(client, language="ru")
+    send(client, conversation_id, headers, text=RUSSIAN)
+    with get_sessionmaker()() as session:
+        assert session.scalars(select(MessageTranslation)).all()
+    deleted = client.delete(f"/api/v1/conversations/{conversation_id}", headers=headers)
+    assert deleted.status_code == 204, deleted.text
+    with get_sessionmaker()() as session:
+        assert session.scalars(select(MessageTranslation)).all() == []
