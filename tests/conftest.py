@@ -13,11 +13,19 @@ from bot.app import create_app
 from bot.db import migrate
 from bot.nlg import content
 from bot.settings import get_settings
+from bot.translation import service as translation_service
 from tests.browser import browser, page  # noqa: F401 - a browser per browser-test module
 from tests.fake_rasa import FakeRasa
 from tests.running import system  # noqa: F401 - one running system for the whole session
 
 NLG_TOKEN = "test-nlg-token"
+
+
+def reset_translator() -> None:
+    """The next get_translator() reads the settings again; the old one's pool is closed."""
+    if translation_service.get_translator.cache_info().currsize:
+        translation_service.get_translator().close()
+    translation_service.get_translator.cache_clear()
 
 
 def clear_process_caches() -> None:
@@ -26,6 +34,7 @@ def clear_process_caches() -> None:
     db.get_sessionmaker.cache_clear()
     content.get_catalog.cache_clear()
     municipality._load.cache_clear()
+    reset_translator()
 
 
 @pytest.fixture
@@ -36,6 +45,8 @@ def settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("NLG_TOKEN", NLG_TOKEN)
     monkeypatch.setenv("ACTION_SERVER_URL", "http://127.0.0.1:9")
+    # No translation packages unless a test installs its own (not the developer's var/).
+    monkeypatch.setenv("TRANSLATION_PACKAGES_DIR", str(tmp_path / "argos-packages"))
     clear_process_caches()
     migrate.upgrade(database_url)
     yield database_url
