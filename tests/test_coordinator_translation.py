@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,22 +20,41 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from bot.bookings.service import BookingDetails, book
 from bot.coordinator import translation as coordinator_translation
 from bot.db import get_sessionmaker
-from bot.db.models import Conversation, Message, MessageTranslation
+from bot.db.models import (
+    AppointmentSlot,
+    BookingPurpose,
+    Conversation,
+    Coordinator,
+    Message,
+    MessageTranslation,
+    utcnow,
+)
 from bot.nlg.render import render_response
 from bot.settings import get_settings
 from bot.translation import service as translation_service
 from bot.translation.service import Translation
 from tests.argos_package import install_packages
+from tests.conftest import reset_translator
 from tests.fake_rasa import FakeRasa
 from tests.test_coordinator_web import csrf, handoff_reply, sign_in, user
 
 pytest.importorskip("ctranslate2", reason="the optional extra 'translation' is not installed")
 
 # As the running system has them: Ukrainian and Swedish reach each other through English,
-# Russian (a translated language) has packages both ways. Arabic has none.
-PAIRS = (("uk", "en"), ("en", "uk"), ("sv", "en"), ("en", "sv"), ("ru", "en"), ("en", "ru"))
+# Russian (a translated language) has packages both ways; Finnish too. Arabic has none.
+PAIRS = (
+    ("uk", "en"),
+    ("en", "uk"),
+    ("sv", "en"),
+    ("en", "sv"),
+    ("fi", "en"),
+    ("en", "fi"),
+    ("ru", "en"),
+    ("en", "ru"),
+)
 NO_TRANSLATION = "Ingen maskinöversättning finns för det här språket."
 
 
@@ -45,18 +65,12 @@ def packages_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def fresh_translator() -> None:
-    """The next get_translator() reads the settings again (the old one's pool is closed)."""
-    translation_service.get_translator().close()
-    translation_service.get_translator.cache_clear()
-
-
 def use_packages(monkeypatch: pytest.MonkeyPatch, directory: Path) -> Iterator[None]:
     monkeypatch.setenv("TRANSLATION_PACKAGES_DIR", str(directory))
     get_settings.cache_clear()
-    fresh_translator()
+    reset_translator()
     yield
-    fresh_translator()
+    reset_translator()
 
 
 @pytest.fixture
@@ -118,9 +132,15 @@ class Person:
         return messages
 
 
-def taken(client: TestClient, language: str) -> tuple[Person, str]:
-    """A person in `language` whose conversation Anna (Swedish) has taken; her CSRF token."""
+def taken(client: TestClient, language: str, coordinator: str = "sv") -> tuple[Person, str]:
+    """A person in `language` whose conversation Anna (writing `coordinator`) has taken;
+    her CSRF token."""
     user("anna")
+    if coordinator != "sv":
+        with get_sessionmaker().begin() as session:
+            anna = session.scalar(select(Coordinator).where(Coordinator.username == "anna"))
+            assert anna is not None
+            anna.language = coordinator
     sign_in(client, "anna")
     person = Person(client, language)
     token = csrf(client.get("/coordinator/").text)
@@ -268,6 +288,32 @@ def test_a_message_in_the_coordinators_language_is_not_translated(
     assert translations_made == [] and stored_translations(person.id) == {}
     assert "Maskinöversättning (" not in page and NO_TRANSLATION not in page
     assert 'id="reply-preview"' not in page and 'id="source-language"' not in page
+
+
+def test_a_finnish_coordinator_reads_and_writes_in_finnish(app: TestClient) -> None:
+    person, token = taken(app, "uk", coordinator="fi")
+    page = app.get(f"/coordinator/conversations/{person.id}").text
+    item = message_item(page, person_messages(person.id)[-1].id)
+    assert "Konekäännös (uk → en → fi)" in item
+    assert [row.language for row in stored_translations(person.id).values()] == ["fi"]
+    assert "Asiakkaan kieli: ukraina" in page
+    preview = app.post(
+        f"/coordinator/conversations/{person.id}/preview",
+        data={"csrf_token": token, "text": "Hei! Autan mielelläni.", "source_language": "fi"},
+    )
+    assert "konekäännettynä ukrainaksi" in preview.text
+    app.post(
+        f"/coordinator/conversations/{person.id}/reply",
+        data={"csrf_token": token, "text": "Hei! Autan mielelläni.", "source_language": "fi"},
+    )
+    sent = last_message(person.id)
+    assert (sent.original_text, sent.original_language) == ("Hei! Autan mielelläni.", "fi")
+    # Swedish is neither Anna's language nor the person's.
+    refused = app.post(
+        f"/coordinator/conversations/{person.id}/reply",
+        data={"csrf_token": token, "text": "Hej", "source_language": "sv"},
+    )
+    assert refused.status_code == 400
 
 
 # --- Replying -------------------------------------------------------------------------------
@@ -422,6 +468,51 @@ def test_a_translated_language_gets_the_assistants_texts_translated_with_the_eng
     assert returned.buttons and all(b["payload"].startswith("/") for b in returned.buttons)
 
 
+def test_a_cancelled_booking_is_told_in_a_translated_language(app: TestClient) -> None:
+    person, token = taken(app, "ru")
+    with get_sessionmaker().begin() as session:
+        anna = session.scalar(select(Coordinator).where(Coordinator.username == "anna"))
+        assert anna is not None
+        starts = utcnow() + timedelta(days=9)
+        slot = AppointmentSlot(
+            coordinator_id=anna.id,
+            municipality="example",
+            starts_at=starts,
+            ends_at=starts + timedelta(minutes=45),
+            kind="office",
+            location="Example street 1",
+        )
+        session.add(slot)
+        session.flush()
+        slot_id = slot.id
+    booking = book(
+        get_sessionmaker(),
+        slot_id=slot_id,
+        municipality="example",
+        conversation_id=person.id,
+        case_id=None,
+        channel="api",
+        language="ru",
+        details=BookingDetails(BookingPurpose.GUIDANCE, "ru", "ru", "Olga", "040 1234567"),
+        now=utcnow(),
+        actor="test",
+    )
+    app.post(f"/coordinator/bookings/{booking.id}/cancel", data={"csrf_token": token})
+    told = last_message(person.id)
+    assert (told.sender, told.sender_name, told.language) == ("coordinator", "Anna", "ru")
+    assert told.original_language == "en" and told.original_text
+    assert told.original_text.startswith(
+        render_response(
+            "utter_booking_cancelled_by_coordinator",
+            "en",
+            "example",
+            {"time": "TIME", "message": ""},
+        ).text.split("TIME")[0]
+    )
+    assert told.text and told.text != told.original_text
+    assert told.buttons and told.buttons[0]["payload"] == "/book_appointment"
+
+
 # --- Without packages, without the extra -----------------------------------------------------
 
 
@@ -459,6 +550,6 @@ def test_without_packages_the_originals_are_shown_and_replies_go_as_written(
 def test_without_the_extra_nothing_fails(app: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     # As if argostranslate were not installed, with the packages in place.
     monkeypatch.setattr(translation_service, "import_argos_package", lambda _directory: None)
-    fresh_translator()
+    reset_translator()
     assert not translation_service.get_translator().status().extra_installed
     check_everything_works_untranslated(app)
