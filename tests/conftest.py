@@ -21,15 +21,21 @@ from tests.running import system  # noqa: F401 - one running system for the whol
 NLG_TOKEN = "test-nlg-token"
 
 
-def clear_process_caches() -> None:
+def reset_translator() -> None:
+    """The next get_translator() reads the settings again; the old one's pool is closed."""
     if translation_service.get_translator.cache_info().currsize:
         translation_service.get_translator().close()
     translation_service.get_translator.cache_clear()
+
+
+def clear_process_caches() -> None:
+    reset_translator()
     get_settings.cache_clear()
     db.get_engine.cache_clear()
     db.get_sessionmaker.cache_clear()
     content.get_catalog.cache_clear()
     municipality._load.cache_clear()
+    reset_translator()
 
 
 @pytest.fixture

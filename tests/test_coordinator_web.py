@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 
 from bot.bookings.service import BookingDetails, book
 from bot.coordinator.auth import create_user
+from bot.coordinator.web import texts
 from bot.db import get_sessionmaker
 from bot.db.models import (
     AppointmentSlot,
@@ -412,3 +413,9 @@ async def test_a_live_stream_says_changed_at_once_then_on_change_and_ends(
     chunks = [chunk async for chunk in web._changes(lambda: next(versions))]
     events = [c for c in chunks if c.startswith(b"event: change")]
     assert events == [b"event: change\ndata: a\n\n", b"event: change\ndata: b\n\n"]
+
+
+def test_every_text_of_the_app_is_in_swedish_and_finnish() -> None:
+    swedish, finnish = texts("sv"), texts("fi")
+    assert set(swedish) == set(finnish)
+    assert all(value.strip() for value in [*swedish.values(), *finnish.values()])

@@ -122,11 +122,23 @@ def test_a_language_without_packages_is_told_which_there_are_and_offered_a_perso
     assert [b["payload"] for b in message["buttons"]] == ["/request_human"]
     inbound = stored_messages(conversation_id)[0]
     assert inbound.text == ARABIC and inbound.language == "ar"
-    assert data["language"] == "sv"
+    # The conversation follows the person's language, so the coordinator sees it.
+    assert data["language"] == "ar"
 
-    # The button reaches Rasa (which hands the conversation to the coordinator).
-    send(client, conversation_id, headers, payload="/request_human")
+    # The button reaches Rasa (which hands the conversation to the coordinator); the
+    # answer, in English, is not marked as a translation, because it is none.
+    pressed = send(client, conversation_id, headers, payload="/request_human").json()
     assert fake_rasa.received[0]["message"] == "/request_human"
+    assert fake_rasa.received[0]["metadata"]["language"] == "en"
+    (answer,) = pressed["messages"]
+    assert answer["text"] == "echo (en): /request_human"
+    assert stored_messages(conversation_id)[-1].original_text is None
+
+    # English is understood again, and the conversation follows.
+    english = send(
+        client, conversation_id, headers, text="Hello, how do I get an integration plan?"
+    )
+    assert english.json()["language"] == "en"
 
 
 def test_without_any_package_nothing_fails(client: TestClient, fake_rasa: FakeRasa) -> None:

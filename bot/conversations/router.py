@@ -78,8 +78,9 @@ class _Received:
     state: str
     # Typed text (not a button's payload or a channel command): the only input translated.
     typed: bool = False
-    # A translated language the message is written in that no installed package reaches.
-    unreachable: str | None = None
+    # The language the message is written in, when it is not the conversation's (a person
+    # who chose Swedish may still write English, which the NLU understands as it is).
+    message_language: str | None = None
 
 
 class Router:
@@ -108,10 +109,8 @@ class Router:
             return TurnResult(messages=[], language=language, state=received.state)
         if received.typed and is_urgent(received.rasa_text):
             return await self._urgent(conversation, received, reply_status)
-        if received.unreachable is not None:
-            return await self._language_unavailable(conversation, received, reply_status)
         rasa_text = received.rasa_text
-        if received.typed and is_translated(language):
+        if received.typed and is_translated(received.message_language or language):
             understood = await self._understand(conversation, received)
             if understood is None:
                 return await self._language_unavailable(conversation, received, reply_status)
@@ -167,7 +166,7 @@ class Router:
         """The person's message in English, stored beside it; None if it cannot be made."""
         translated = await translation.translate(
             received.rasa_text,
-            received.language,
+            received.message_language or received.language,
             TRANSLATION_HUB,
             municipality=conversation.municipality,
         )
@@ -311,7 +310,7 @@ class Router:
     def _receive(self, conversation: ConversationView, inbound: Inbound) -> _Received:
         language = conversation.language
         detected = False
-        unreachable: str | None = None
+        message_language = None
         if inbound.intent is not None:
             shown_text = clean_text(inbound.text or "") or f"/{inbound.intent}"
             rasa_text = f"/{inbound.intent}"
@@ -328,22 +327,19 @@ class Router:
             rasa_text = shown_text
             found = detect_language(shown_text)
             if found is not None and found != language:
-                if is_supported(found):
-                    # A language the person chose stays; one only guessed follows their words.
-                    if conversation.language_source != LanguageSource.CHOSEN:
-                        language, detected = found, True
-                elif translation.reachable(found):
-                    # A whole message in a language the assistant reaches only through
-                    # translation says more than an earlier choice of a language.
+                message_language = found
+                # A language the person chose stays; one only guessed follows their words.
+                # A whole message in a language the assistant has no content for says more
+                # than an earlier choice: the conversation follows it (machine translated
+                # where packages reach it, else with the languages there are and a person).
+                if is_translated(found) or conversation.language_source != LanguageSource.CHOSEN:
                     language, detected = found, True
-                else:
-                    unreachable = found
         message_id = self._store.store_inbound(
             conversation.id,
             text=shown_text,
             payload=inbound.payload,
             language=language,
-            message_language=unreachable,
+            message_language=message_language,
             detected_language=detected,
             external_id=inbound.external_id,
         )
@@ -354,7 +350,7 @@ class Router:
             language=language,
             state=state,
             typed=inbound.intent is None and inbound.payload is None,
-            unreachable=unreachable,
+            message_language=message_language,
         )
 
 

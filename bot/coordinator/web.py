@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache, partial
 from pathlib import Path
@@ -36,8 +37,8 @@ from bot.bookings.times import HELSINKI, as_utc, format_time
 from bot.cases import audit
 from bot.cases.linking import issue_code
 from bot.conversations.rasa_client import RasaUnavailableError
-from bot.conversations.store import pending_message
-from bot.coordinator import queries
+from bot.conversations.store import Reply, pending_message
+from bot.coordinator import queries, translation
 from bot.coordinator.auth import SignedIn, csrf_valid, sign_in, sign_out, signed_in
 from bot.db import get_sessionmaker
 from bot.db.models import (
@@ -49,15 +50,17 @@ from bot.db.models import (
     ConversationState,
     Coordinator,
     CourseState,
+    Message,
     MessageSender,
     PlanState,
     SlotKind,
     utcnow,
 )
 from bot.handoff import close, hand_back, take
+from bot.language import RIGHT_TO_LEFT, content_language, language_name
 from bot.municipality import get_municipality
-from bot.nlg.render import render_response
 from bot.settings import PROJECT_ROOT, get_settings
+from bot.translation.conversation import for_person_from_coordinator
 
 HERE = Path(__file__).resolve().parent
 TEXTS_DIR = PROJECT_ROOT / "data" / "coordinator"
@@ -116,22 +119,32 @@ def render(
     template: str, who: SignedIn | None, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     language = who.language if who and who.language in COORDINATOR_LANGUAGES else "sv"
+    words = texts(language)
     html = (
         _environment()
         .get_template(template)
         .render(
-            t=texts(language),
+            t=words,
             lang=language,
             who=who,
             waited=_minutes_since,
             clock=_clock,
             when=lambda moment: format_time(moment, language, short=True),
+            named=partial(_language_in_view, words),
+            native_name=language_name,
+            right_to_left=RIGHT_TO_LEFT,
             **context,
         )
     )
     response = HTMLResponse(html, status_code=status_code)
     _headers(response)
     return response
+
+
+def _language_in_view(words: dict[str, str], code: str, form: str = "language") -> str:
+    """A language's name in the view's language (`form` "into_language": the phrase for
+    "into Ukrainian"); the code itself for a language the texts do not name."""
+    return words.get(f"{form}_{code}", code)
 
 
 def _minutes_since(moment: datetime | None) -> int:
@@ -301,11 +314,17 @@ async def queue_events(request: Request, who: SignedIn) -> Response:
 # --- One conversation -----------------------------------------------------------------------
 
 
+def _coordinator_language(who: SignedIn) -> str:
+    """The language the coordinator reads and writes in (the view's language)."""
+    return who.language if who.language in COORDINATOR_LANGUAGES else "sv"
+
+
 def _conversation_context(
     conversation_id: str, who: SignedIn, *, audited: bool = True
 ) -> dict[str, Any] | None:
-    """The conversation view's data. Opening the view is audited; the live refreshes of an
-    open view are not (they would write an entry for every message that arrives)."""
+    """The conversation view's data, with the translations of the person's messages made
+    before. Opening the view is audited; the live refreshes of an open view are not (they
+    would write an entry for every message that arrives)."""
     with get_sessionmaker().begin() as session:
         conversation = queries.conversation_of(session, conversation_id, who)
         if conversation is None:
@@ -321,33 +340,100 @@ def _conversation_context(
             )
         session.flush()  # the audit entry is written before the rows are detached
         session.expunge_all()
+        messages = queries.transcript(session, conversation_id)
         return {
             "conversation": conversation,
-            "messages": queries.transcript(session, conversation_id),
+            "messages": messages,
+            "stored_readings": translation.stored_readings(
+                session, messages, _coordinator_language(who)
+            ),
             "notes": queries.notes(session, conversation_id),
             "case": case,
-            "quick_replies": quick_replies().get(conversation.language, []),
         }
+
+
+async def _transcript_context(
+    conversation_id: str, who: SignedIn, *, audited: bool
+) -> dict[str, Any] | None:
+    """The transcript's data, every message of the person in another language with its
+    translation into the coordinator's language (made now for the messages that have none)."""
+    context = await asyncio.to_thread(
+        partial(_conversation_context, conversation_id, who, audited=audited)
+    )
+    if context is None:
+        return None
+    conversation: Conversation = context["conversation"]
+    context["readings"] = await translation.readings(
+        context["messages"],
+        context.pop("stored_readings"),
+        _coordinator_language(who),
+        conversation.municipality,
+    )
+    return context
+
+
+async def _reply_form(
+    conversation: Conversation,
+    who: SignedIn,
+    *,
+    draft: str = "",
+    source_language: str | None = None,
+) -> translation.ReplyForm:
+    language = _coordinator_language(who)
+    source = source_language or language
+    translatable, preview = await asyncio.gather(
+        translation.translatable(language, conversation.language),
+        translation.preview(
+            draft,
+            source,
+            conversation.language,
+            municipality=conversation.municipality,
+            coordinator_name=who.first_name,
+        ),
+    )
+    return translation.ReplyForm(
+        coordinator_language=language,
+        person_language=conversation.language,
+        translatable=translatable,
+        source_language=source,
+        draft=draft,
+        preview=preview,
+        quick_replies=translation.quick_replies_for(
+            quick_replies(), conversation.language, language
+        ),
+    )
 
 
 def _not_found(who: SignedIn) -> Response:
     return render("not_found.html", who, status_code=404)
 
 
-async def conversation_page(request: Request, who: SignedIn) -> Response:
-    context = await asyncio.to_thread(
-        _conversation_context, request.path_params["conversation_id"], who
+async def _conversation_response(
+    request: Request,
+    who: SignedIn,
+    *,
+    audited: bool,
+    draft: str = "",
+    source_language: str | None = None,
+) -> Response:
+    context = await _transcript_context(
+        request.path_params["conversation_id"], who, audited=audited
     )
     if context is None:
         return _not_found(who)
+    form = await _reply_form(
+        context["conversation"], who, draft=draft, source_language=source_language
+    )
     flash = texts(who.language).get(request.query_params.get("flash", ""), None)
-    return render("conversation.html", who, flash=flash, **context)
+    return render("conversation.html", who, flash=flash, reply_form=form, **context)
+
+
+async def conversation_page(request: Request, who: SignedIn) -> Response:
+    return await _conversation_response(request, who, audited=True)
 
 
 async def transcript_fragment(request: Request, who: SignedIn) -> Response:
-    context = await asyncio.to_thread(
-        partial(_conversation_context, request.path_params["conversation_id"], who, audited=False)
-    )
+    context = await _transcript_context(request.path_params["conversation_id"], who, audited=False)
     if context is None:
         return _not_found(who)
     return render("_transcript.html", who, **context)
@@ -370,74 +456,190 @@ async def conversation_events(request: Request, who: SignedIn) -> Response:
     return _stream(version)
 
 
-def _person_message(conversation_id: str, name: str, who: SignedIn, **arguments: Any) -> bool:
-    """A transition's message to the person, in their language, from the assistant."""
+def _visible_conversation(conversation_id: str, who: SignedIn) -> Conversation | None:
+    with get_sessionmaker()() as session:
+        return queries.conversation_of(session, conversation_id, who)
+
+
+def _assistant_row(
+    conversation_id: str,
+    language: str,
+    message: Reply,
+    sender: MessageSender = MessageSender.SYSTEM,
+    sender_name: str | None = None,
+) -> Message:
+    """One of the assistant's texts sent on a transition, as the person receives it; for a
+    translated language also the English it was translated from."""
+    return pending_message(
+        conversation_id,
+        message.text,
+        language,
+        sender,
+        message.buttons,
+        sender_name=sender_name,
+        original_text=message.original_text,
+        original_language=message.original_language,
+    )
+
+
+def _store_person_message(conversation_id: str, language: str, message: Reply) -> None:
     with get_sessionmaker().begin() as session:
-        conversation = queries.conversation_of(session, conversation_id, who)
-        if conversation is None:
-            return False
-        text = render_response(name, conversation.language, conversation.municipality, arguments)
-        session.add(
-            pending_message(
-                conversation_id,
-                text.text,
-                conversation.language,
-                MessageSender.SYSTEM,
-                text.buttons,
-            )
-        )
-        return True
+        session.add(_assistant_row(conversation_id, language, message))
 
 
-def _take(conversation_id: str, who: SignedIn) -> bool:
+async def _person_message(
+    conversation_id: str, name: str, who: SignedIn, arguments: dict[str, str] | None = None
+) -> bool:
+    """A transition's message to the person, in their language, from the assistant."""
+    conversation = await asyncio.to_thread(_visible_conversation, conversation_id, who)
+    if conversation is None:
+        return False
+    message = await translation.from_assistant(
+        name, conversation.language, conversation.municipality, arguments or {}
+    )
+    await asyncio.to_thread(_store_person_message, conversation_id, conversation.language, message)
+    return True
+
+
+def _take(conversation_id: str, who: SignedIn, language: str, message: Reply) -> bool:
+    """Takes the conversation and tells the person, in one transaction."""
     with get_sessionmaker().begin() as session:
         conversation = queries.conversation_of(session, conversation_id, who)
         if conversation is None or not take(session, conversation_id, who.id, utcnow()):
             return False
-        text = render_response(
-            "utter_handoff_taken",
-            conversation.language,
-            conversation.municipality,
-            {"name": who.first_name},
-        )
-        session.add(
-            pending_message(conversation_id, text.text, conversation.language, MessageSender.SYSTEM)
-        )
+        session.add(_assistant_row(conversation_id, language, message))
         return True
 
 
 async def take_conversation(request: Request, who: SignedIn) -> Response:
     conversation_id = request.path_params["conversation_id"]
-    if await asyncio.to_thread(_take, conversation_id, who):
-        return _redirect(f"/coordinator/conversations/{conversation_id}")
+    conversation = await asyncio.to_thread(_visible_conversation, conversation_id, who)
+    if conversation is not None:
+        # Composed (and for a translated language translated) before taking: a translation
+        # is never made inside the transaction.
+        message = await translation.from_assistant(
+            "utter_handoff_taken",
+            conversation.language,
+            conversation.municipality,
+            {"name": who.first_name},
+            names=[who.first_name],
+        )
+        if await asyncio.to_thread(_take, conversation_id, who, conversation.language, message):
+            return _redirect(f"/coordinator/conversations/{conversation_id}")
     return _redirect("/coordinator/?flash=taken_by_other")
 
 
-def _reply(conversation_id: str, who: SignedIn, text: str) -> bool:
+def _may_reply(conversation: Conversation, who: SignedIn) -> bool:
+    return conversation.state == ConversationState.HUMAN and (
+        conversation.coordinator_id == who.id or who.is_administrator
+    )
+
+
+def _reply_target(conversation_id: str, who: SignedIn) -> Conversation | None:
+    """The conversation, if the coordinator may answer in it now."""
+    with get_sessionmaker()() as session:
+        conversation = queries.conversation_of(session, conversation_id, who)
+        return conversation if conversation is not None and _may_reply(conversation, who) else None
+
+
+@dataclass(frozen=True)
+class _Draft:
+    conversation: Conversation
+    text: str
+    source_language: str
+
+
+async def _draft(request: Request, who: SignedIn) -> _Draft | None:
+    """The reply form's text and the language it is written in, for a conversation the
+    coordinator may answer in (else None)."""
+    form = await request.form()
+    conversation = await asyncio.to_thread(
+        _reply_target, request.path_params["conversation_id"], who
+    )
+    if conversation is None:
+        return None
+    return _Draft(
+        conversation,
+        str(form.get("text") or "").strip()[:2000],
+        str(form.get("source_language") or _coordinator_language(who)),
+    )
+
+
+def _unknown_source_language(draft: _Draft, who: SignedIn) -> bool:
+    """A reply is written in the coordinator's language (translated on sending) or in the
+    person's (sent as written); a form claiming any other language is refused."""
+    return draft.source_language not in (
+        _coordinator_language(who),
+        draft.conversation.language,
+    )
+
+
+def _bad_language() -> Response:
+    return _headers(PlainTextResponse("Unknown source language.", status_code=400))
+
+
+def _reply(conversation_id: str, who: SignedIn, language: str, message: Reply) -> bool:
+    """Stores the reply as the person receives it (`language`: the one it was composed for)
+    and, when that is a translation, what the coordinator wrote."""
     with get_sessionmaker().begin() as session:
         conversation = queries.conversation_of(session, conversation_id, who)
-        if conversation is None or conversation.state != ConversationState.HUMAN:
-            return False
-        if conversation.coordinator_id != who.id and not who.is_administrator:
+        if conversation is None or not _may_reply(conversation, who):
             return False
         session.add(
             pending_message(
                 conversation_id,
-                text,
-                conversation.language,
+                message.text,
+                language,
                 MessageSender.COORDINATOR,
                 sender_name=who.first_name,
+                original_text=message.original_text,
+                original_language=message.original_language,
             )
         )
         return True
 
 
 async def reply(request: Request, who: SignedIn) -> Response:
+    """Sends the reply, or with the preview button (the path without JavaScript) shows the
+    page again with the draft kept and the translation the person would receive."""
     conversation_id = request.path_params["conversation_id"]
-    text = str((await request.form()).get("text") or "").strip()[:2000]
-    if text and not await asyncio.to_thread(_reply, conversation_id, who, text):
-        return _redirect(f"/coordinator/conversations/{conversation_id}?flash=not_yours")
+    not_yours = _redirect(f"/coordinator/conversations/{conversation_id}?flash=not_yours")
+    draft = await _draft(request, who)
+    if draft is None:
+        return not_yours
+    if _unknown_source_language(draft, who):
+        return _bad_language()
+    if (await request.form()).get("action") == "preview":
+        return await _conversation_response(
+            request, who, audited=False, draft=draft.text, source_language=draft.source_language
+        )
+    if draft.text:
+        # Translated before the transaction; the translator's cache makes it the one previewed.
+        message = await for_person_from_coordinator(
+            draft.text,
+            draft.source_language,
+            draft.conversation.language,
+            municipality=draft.conversation.municipality,
+            coordinator_name=who.first_name,
+        )
+        if not await asyncio.to_thread(
+            _reply, conversation_id, who, draft.conversation.language, message
+        ):
+            return not_yours
     return _redirect(f"/coordinator/conversations/{conversation_id}")
+
+
+async def reply_preview(request: Request, who: SignedIn) -> Response:
+    """The live preview of the reply form (coordinator.js): what the person would receive."""
+    draft = await _draft(request, who)
+    if draft is None:
+        return _headers(PlainTextResponse("Not found.", status_code=404))
+    if _unknown_source_language(draft, who):
+        return _bad_language()
+    form = await _reply_form(
+        draft.conversation, who, draft=draft.text, source_language=draft.source_language
+    )
+    return render("_preview.html", who, reply_form=form)
 
 
 def _note(conversation_id: str, who: SignedIn, text: str) -> None:
@@ -468,12 +670,7 @@ def _may_end(conversation_id: str, who: SignedIn) -> bool:
 def _end(conversation_id: str, who: SignedIn, *, closing: bool) -> bool:
     with get_sessionmaker().begin() as session:
         change = close if closing else hand_back
-        if not change(session, conversation_id, f"coordinator:{who.username}", utcnow()):
-            return False
-    _person_message(
-        conversation_id, "utter_handoff_closed" if closing else "utter_handoff_returned", who
-    )
-    return True
+        return change(session, conversation_id, f"coordinator:{who.username}", utcnow())
 
 
 async def _end_handoff(request: Request, who: SignedIn, *, closing: bool) -> Response:
@@ -488,7 +685,10 @@ async def _end_handoff(request: Request, who: SignedIn, *, closing: bool) -> Res
         return _redirect(
             f"/coordinator/conversations/{conversation_id}?flash=assistant_unreachable"
         )
-    await asyncio.to_thread(_end, conversation_id, who, closing=closing)
+    if await asyncio.to_thread(_end, conversation_id, who, closing=closing):
+        await _person_message(
+            conversation_id, "utter_handoff_closed" if closing else "utter_handoff_returned", who
+        )
     return _redirect("/coordinator/")
 
 
@@ -720,8 +920,41 @@ async def remove_slot(request: Request, who: SignedIn) -> Response:
     )
 
 
-def _cancel_booking(booking_id: int, who: SignedIn, note_text: str) -> str | None:
-    """Cancels and tells the person in their language; returns the week to show."""
+@dataclass(frozen=True)
+class _Cancellation:
+    """A booking about to be cancelled, and what its person is to be told in which
+    conversation (None when the booking was made outside a conversation)."""
+
+    conversation_id: str | None
+    language: str
+    municipality: str | None
+    time: str
+
+
+def _cancellation(booking_id: int, who: SignedIn) -> _Cancellation | None:
+    with get_sessionmaker()() as session:
+        booking = session.get(Booking, booking_id)
+        if booking is None or booking.status != BookingStatus.BOOKED:
+            return None
+        if queries.own_slot(session, booking.slot_id, who) is None:
+            return None
+        conversation = session.get(Conversation, booking.conversation_id or "")
+        # The person's language now; the booking keeps the language it was made in, which
+        # for a translated language is English (the assistant's working language).
+        language = conversation.language if conversation else booking.language
+        return _Cancellation(
+            conversation_id=conversation.id if conversation else None,
+            language=language,
+            municipality=conversation.municipality if conversation else None,
+            time=format_time(booking.slot.starts_at, content_language(language) or language),
+        )
+
+
+def _cancel_booking(
+    booking_id: int, who: SignedIn, cancellation: _Cancellation, message: Reply | None
+) -> str | None:
+    """Cancels and tells the person; returns the week to show. The booking is checked again
+    here: it may have changed while the message was being composed."""
     with get_sessionmaker().begin() as session:
         booking = session.get(Booking, booking_id)
         if booking is None or booking.status != BookingStatus.BOOKED:
@@ -729,36 +962,41 @@ def _cancel_booking(booking_id: int, who: SignedIn, note_text: str) -> str | Non
         if queries.own_slot(session, booking.slot_id, who) is None:
             return None
         view = cancel_row(session, booking, utcnow(), f"coordinator:{who.username}")
-        conversation = session.get(Conversation, booking.conversation_id or "")
-        if conversation is not None:
-            text = render_response(
-                "utter_booking_cancelled_by_coordinator",
-                booking.language,
-                conversation.municipality,
-                {
-                    "time": format_time(view.slot.starts_at, booking.language),
-                    "message": note_text,
-                },
-            )
+        if cancellation.conversation_id is not None and message is not None:
             session.add(
-                pending_message(
-                    conversation.id,
-                    text.text,
-                    booking.language,
+                _assistant_row(
+                    cancellation.conversation_id,
+                    cancellation.language,
+                    message,
                     MessageSender.COORDINATOR,
-                    text.buttons,
                     sender_name=who.first_name,
                 )
             )
         return view.slot.starts_at.astimezone(HELSINKI).date().isoformat()
 
 
+async def _cancel(booking_id: int, who: SignedIn, note_text: str) -> str | None:
+    """Cancels and tells the person in their language (for a translated language the
+    English text machine translated, composed before the transaction)."""
+    cancellation = await asyncio.to_thread(_cancellation, booking_id, who)
+    if cancellation is None:
+        return None
+    message = None
+    if cancellation.conversation_id is not None:
+        message = await translation.from_assistant(
+            "utter_booking_cancelled_by_coordinator",
+            cancellation.language,
+            cancellation.municipality,
+            {"time": cancellation.time, "message": note_text},
+            names=[who.first_name],
+        )
+    return await asyncio.to_thread(_cancel_booking, booking_id, who, cancellation, message)
+
+
 async def cancel_booking(request: Request, who: SignedIn) -> Response:
     value = str(request.path_params["booking_id"])
     message = str((await request.form()).get("message") or "").strip()[:500]
-    week = None
-    if value.isdigit():
-        week = await asyncio.to_thread(_cancel_booking, int(value), who, message)
+    week = await _cancel(int(value), who, message) if value.isdigit() else None
     if week is None:
         return _not_found(who)
     return _redirect(f"/coordinator/calendar?week={week}")
@@ -813,6 +1051,9 @@ routes: list[BaseRoute] = [
                 "/conversations/{conversation_id}/take", page(take_conversation), methods=["POST"]
             ),
             Route("/conversations/{conversation_id}/reply", page(reply), methods=["POST"]),
+            Route(
+                "/conversations/{conversation_id}/preview", page(reply_preview), methods=["POST"]
+            ),
             Route("/conversations/{conversation_id}/note", page(note), methods=["POST"]),
             Route(
                 "/conversations/{conversation_id}/handback",

@@ -178,16 +178,20 @@ async def for_person_from_assistant(
     person_language: str,
     *,
     municipality: str | None,
+    names: Sequence[str] = (),
 ) -> list[Reply]:
     """The assistant's English answers of one turn in a translated language: each text and
-    button title translated (payloads unchanged), the notice after the last one. An answer
-    that cannot be translated goes out in English rather than not at all."""
+    button title translated (payloads unchanged; `names`, such as a coordinator's, kept as
+    they are), the notice after the last one. An answer that cannot be translated goes out
+    in English rather than not at all."""
     if not is_translated(person_language) or not replies:
         return [Reply(text=text, buttons=buttons) for text, buttons in replies]
 
     async def one(text: str, buttons: list[dict[str, str]]) -> Reply:
         texts = await asyncio.gather(
-            translate(text, TRANSLATION_HUB, person_language, municipality=municipality),
+            translate(
+                text, TRANSLATION_HUB, person_language, municipality=municipality, names=names
+            ),
             *(
                 translate(
                     button["title"], TRANSLATION_HUB, person_language, municipality=municipality
@@ -209,6 +213,8 @@ async def for_person_from_assistant(
         )
 
     messages = list(await asyncio.gather(*(one(text, buttons) for text, buttons in replies)))
+    if all(message.original_text is None for message in messages):
+        return messages  # nothing was translated (no package): nothing to mark
     notice = await _rendered_in(
         "utter_machine_translated_answer", person_language, municipality, {}
     )
