@@ -134,7 +134,6 @@ class Router:
                 conversation,
                 received,
                 ["utter_service_unavailable"],
-                language,
                 reply_status,
                 status=MessageStatus.FAILED,
             )
@@ -195,7 +194,6 @@ class Router:
         conversation: ConversationView,
         received: _Received,
         responses: list[str],
-        language: str,
         reply_status: MessageStatus,
         *,
         status: MessageStatus = MessageStatus.PROCESSED,
@@ -203,6 +201,8 @@ class Router:
         arguments: dict[str, Any] | None = None,
         content: str | None = None,
     ) -> TurnResult:
+        """Ends the turn with the gateway's own answers (Rasa had no part in it)."""
+        language = received.language
         stored = await self.answer_without_rasa(
             conversation,
             received.message_id,
@@ -267,7 +267,6 @@ class Router:
             conversation,
             received,
             ["utter_language_unavailable"],
-            received.language,
             reply_status,
             arguments={"languages": ", ".join(language_name(code) for code in languages)},
             content=TRANSLATION_HUB,
@@ -289,9 +288,7 @@ class Router:
                 await asyncio.to_thread(self._store.return_to_assistant, conversation.id)
                 response = "utter_handoff_returned"
                 received = replace(received, state=ConversationState.BOT)
-        return await self._finish(
-            conversation, received, [response], received.language, reply_status, status=status
-        )
+        return await self._finish(conversation, received, [response], reply_status, status=status)
 
     async def _urgent(
         self, conversation: ConversationView, received: _Received, reply_status: MessageStatus
@@ -302,7 +299,6 @@ class Router:
             conversation,
             received,
             ["utter_handoff_urgent"],
-            received.language,
             reply_status,
             handoff=HandoffRequest(HandoffReason.URGENT, "urgent"),
         )
