@@ -505,8 +505,18 @@ def test_a_cancelled_booking_is_told_in_a_translated_language(app: TestClient) -
         now=utcnow(),
         actor="test",
     )
-    app.post(f"/coordinator/bookings/{booking.id}/cancel", data={"csrf_token": token})
+    note = "Jag är sjuk i dag."
+    app.post(
+        f"/coordinator/bookings/{booking.id}/cancel", data={"csrf_token": token, "message": note}
+    )
     told = last_message(person.id)
+    # The coordinator's note is translated like a reply, its Swedish original beneath,
+    # and comes through the English text around it unchanged.
+    marker = render_response(
+        "utter_machine_translation_original", "en", "example", {"source": "Svenska"}
+    ).text
+    assert told.text and f"{marker}\n{note}" in told.text
+    assert told.original_text and f"{marker}\n{note}" in told.original_text
     assert (told.sender, told.sender_name, told.language) == ("coordinator", "Anna", "ru")
     assert told.original_language == "en" and told.original_text
     assert told.original_text.startswith(

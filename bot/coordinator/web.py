@@ -983,12 +983,25 @@ async def _cancel(booking_id: int, who: SignedIn, note_text: str) -> str | None:
         return None
     message = None
     if cancellation.conversation_id is not None:
+        # The coordinator's own words, in their language: translated like a reply (marked,
+        # the original beneath), then kept as they are inside the surrounding text.
+        note = note_text
+        if note_text:
+            note = (
+                await for_person_from_coordinator(
+                    note_text,
+                    _coordinator_language(who),
+                    cancellation.language,
+                    municipality=cancellation.municipality,
+                    coordinator_name=who.first_name,
+                )
+            ).text
         message = await translation.from_assistant(
             "utter_booking_cancelled_by_coordinator",
             cancellation.language,
             cancellation.municipality,
-            {"time": cancellation.time, "message": note_text},
-            names=[who.first_name],
+            {"time": cancellation.time, "message": note},
+            names=[who.first_name, note],
         )
     return await asyncio.to_thread(_cancel_booking, booking_id, who, cancellation, message)
 
