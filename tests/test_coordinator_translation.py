@@ -261,6 +261,30 @@ def test_the_person_is_shown_in_the_original_and_translated_once(
     assert len(stored_translations(person.id)) == len(written) + 1
 
 
+def test_the_queue_shows_the_latest_message_translated_once(
+    app: TestClient, translations_made: list[str]
+) -> None:
+    user("anna")
+    sign_in(app, "anna")
+    person = Person(app, "uk")
+    person.say("Де знайти житло для родини?")
+    latest = person_messages(person.id)[-1]
+
+    queue = app.get("/coordinator/").text
+    row = re.search(rf'<tr data-conversation="{person.id}">(.*?)</tr>', queue, re.S)
+    assert row, queue
+    stored = stored_translations(person.id)[latest.id]
+    assert stored.language == "sv"
+    assert '<span lang="uk" dir="auto">Де знайти житло для родини?</span>' in row.group(1)
+    assert f"Maskinöversatt: {html.escape(stored.text[:80])}" in row.group(1)
+    assert translations_made == ["Де знайти житло для родини?"]
+
+    # The live queue reads it back; the conversation view too.
+    app.get("/coordinator/queue")
+    app.get(f"/coordinator/conversations/{person.id}")
+    assert translations_made.count("Де знайти житло для родини?") == 1
+
+
 def test_a_language_without_packages_shows_the_original_with_a_notice(
     app: TestClient, translations_made: list[str]
 ) -> None:

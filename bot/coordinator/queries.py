@@ -41,7 +41,12 @@ class QueueEntry:
     requested_at: datetime | None
     coordinator_name: str | None
     linked_case: str | None
-    last_text: str | None
+    # The person's latest message (detached from its session), for its text and language.
+    last_message: Message | None
+
+    @property
+    def last_text(self) -> str | None:
+        return self.last_message.text if self.last_message is not None else None
 
 
 def _visible(query: Any, who: SignedIn) -> Any:
@@ -74,7 +79,7 @@ def queue(session: Session, who: SignedIn) -> list[QueueEntry]:
         if ids
         else {}
     )
-    last_texts = _last_person_texts(session, ids)
+    last_messages = _last_person_messages(session, ids)
     entries = [
         QueueEntry(
             id=conversation.id,
@@ -88,7 +93,7 @@ def queue(session: Session, who: SignedIn) -> list[QueueEntry]:
             else None,
             coordinator_name=name,
             linked_case=linked.get(conversation.id),
-            last_text=last_texts.get(conversation.id),
+            last_message=last_messages.get(conversation.id),
         )
         for conversation, name in rows
     ]
@@ -103,7 +108,7 @@ def queue(session: Session, who: SignedIn) -> list[QueueEntry]:
     )
 
 
-def _last_person_texts(session: Session, ids: list[str]) -> dict[str, str | None]:
+def _last_person_messages(session: Session, ids: list[str]) -> dict[str, Message]:
     if not ids:
         return {}
     latest = (
@@ -112,10 +117,10 @@ def _last_person_texts(session: Session, ids: list[str]) -> dict[str, str | None
         .group_by(Message.conversation_id)
         .subquery()
     )
-    rows = session.execute(
-        select(Message.conversation_id, Message.text).join(latest, Message.id == latest.c.last_id)
-    )
-    return {conversation_id: text for conversation_id, text in rows}
+    messages = list(session.scalars(select(Message).join(latest, Message.id == latest.c.last_id)))
+    for message in messages:
+        session.expunge(message)
+    return {message.conversation_id: message for message in messages}
 
 
 def queue_version(session: Session, who: SignedIn) -> str:

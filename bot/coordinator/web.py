@@ -288,19 +288,33 @@ def _stream(version: Callable[[], str]) -> Response:
 # --- The queue ------------------------------------------------------------------------------
 
 
-def _queue(who: SignedIn) -> list[queries.QueueEntry]:
+def _queue(
+    who: SignedIn,
+) -> tuple[list[queries.QueueEntry], dict[int, translation.Reading]]:
     with get_sessionmaker()() as session:
-        return queries.queue(session, who)
+        entries = queries.queue(session, who)
+        latest = [e.last_message for e in entries if e.last_message is not None]
+        return entries, translation.stored_readings(session, latest, _coordinator_language(who))
+
+
+async def _queue_context(who: SignedIn) -> dict[str, Any]:
+    """The queue, each person's latest message also in the coordinator's language (made
+    once and stored, as in the conversation view)."""
+    entries, stored = await asyncio.to_thread(_queue, who)
+    latest = [e.last_message for e in entries if e.last_message is not None]
+    readings = await translation.readings(
+        latest, stored, _coordinator_language(who), who.municipality
+    )
+    return {"entries": entries, "readings": readings}
 
 
 async def queue_page(request: Request, who: SignedIn) -> Response:
-    entries = await asyncio.to_thread(_queue, who)
     flash = texts(who.language).get(request.query_params.get("flash", ""), None)
-    return render("queue.html", who, entries=entries, flash=flash)
+    return render("queue.html", who, flash=flash, **await _queue_context(who))
 
 
 async def queue_fragment(request: Request, who: SignedIn) -> Response:
-    return render("_queue.html", who, entries=await asyncio.to_thread(_queue, who))
+    return render("_queue.html", who, **await _queue_context(who))
 
 
 async def queue_events(request: Request, who: SignedIn) -> Response:
