@@ -233,6 +233,7 @@ def test_a_question_in_ukrainian_is_answered_in_ukrainian(
     assert answer["text"].startswith("echo (uk): Що таке план інтеграції")
     # The echo's button: an inline keyboard whose data names the stored message.
     (data,) = callback_data(answer)
+    wait_for(lambda: messages_of(502)[-1].status == "sent", "the answer marked sent")
     stored = messages_of(502)
     assert [(m.sender, m.status) for m in stored] == [("user", "processed"), ("bot", "sent")]
     assert data == f"b:{stored[1].id}:0"
