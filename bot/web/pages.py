@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.language import is_supported
+from bot.language import LANGUAGE_NAMES, SUPPORTED_LANGUAGES, is_supported
 from bot.municipality import get_municipality
 from bot.settings import get_settings
 
@@ -23,7 +23,8 @@ ASSETS = {
     "/widget.css": ("widget.css", "text/css; charset=utf-8"),
     "/demo.css": ("demo.css", "text/css; charset=utf-8"),
 }
-LANGUAGES = {"sv": "Svenska", "fi": "Suomi", "uk": "Українська", "en": "English"}
+# The demo page itself is written in the four languages.
+LANGUAGES = {code: LANGUAGE_NAMES[code] for code in SUPPORTED_LANGUAGES}
 PAGE_TEXT_FILE = Path(__file__).resolve().parent / "demo_page.yml"
 
 
