@@ -115,17 +115,14 @@ async def translate(
         return None
 
 
-def _marker_name(person_language: str) -> str:
-    return content_language(person_language) or person_language
-
-
 async def _rendered_in(
     name: str, person_language: str, municipality: str | None, arguments: dict[str, Any]
 ) -> str:
     """A content text in the person's language: written content for the four languages,
     for a translated language the English text translated, followed by the English."""
+    # render_response writes a translated language's texts in English.
     english_or_own = await asyncio.to_thread(
-        render_response, name, _marker_name(person_language), municipality, arguments
+        render_response, name, person_language, municipality, arguments
     )
     if not is_translated(person_language):
         return english_or_own.text
