@@ -24,7 +24,6 @@ from bot.language import (
     content_language,
     detect_language,
     is_known,
-    is_supported,
     is_translated,
     language_name,
 )
@@ -138,7 +137,13 @@ class Router:
                 status=MessageStatus.FAILED,
             )
 
-        chosen = await asyncio.to_thread(_chosen_language, replies)
+        chosen = _chosen_language(replies)
+        if (
+            chosen is not None
+            and is_translated(chosen)
+            and not await asyncio.to_thread(translation.reachable, chosen)
+        ):
+            chosen = None  # offered only where packages are installed; gone since
         if chosen is not None:
             language = chosen
         handoff = _handoff_request(replies)
@@ -351,16 +356,13 @@ class Router:
 
 
 def _chosen_language(replies: list[dict[str, Any]]) -> str | None:
-    """The language a control message from Rasa sets, if any (blocking: a translated
-    language is checked against the installed packages)."""
+    """The language a control message from Rasa sets, if any."""
     chosen = None
     for reply in replies:
         custom = reply.get("custom")
         if isinstance(custom, dict) and isinstance(custom.get(CONTROL_KEY), dict):
             language = custom[CONTROL_KEY].get("set_language")
-            if is_supported(language) or (
-                is_known(language) and translation.reachable(str(language))
-            ):
+            if is_known(language):
                 chosen = str(language)
     return chosen
 
