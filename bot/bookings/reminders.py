@@ -87,7 +87,7 @@ async def _translated_reminder(sessions: sessionmaker[Session], booking_id: int)
         return None
     language, municipality, message = found
     (reply,) = await for_person_from_assistant(
-        [(message.text, message.buttons)], language, municipality=municipality
+        [Reply(message.text, message.buttons)], language, municipality=municipality
     )
     return reply
 

@@ -151,7 +151,9 @@ class Router:
         if outgoing and len(received.rasa_text) >= LONG_MESSAGE_CHARS:
             hint = render_response("utter_long_message_hint", language, conversation.municipality)
             outgoing.append(Reply(hint.text, hint.buttons))
-        outgoing = await self._for_person(outgoing, language, conversation.municipality)
+        outgoing = await translation.for_person_from_assistant(
+            outgoing, language, municipality=conversation.municipality
+        )
         stored = await asyncio.to_thread(
             self._store.finish_turn,
             conversation.id,
@@ -184,15 +186,6 @@ class Router:
             translated.pivot,
         )
         return translated.text
-
-    @staticmethod
-    async def _for_person(replies: list[Reply], language: str, municipality: str) -> list[Reply]:
-        """Answers written in English for a person in a translated language, translated."""
-        if not is_translated(language):
-            return replies
-        return await translation.for_person_from_assistant(
-            [(reply.text, reply.buttons) for reply in replies], language, municipality=municipality
-        )
 
     async def _finish(
         self,
@@ -250,7 +243,9 @@ class Router:
 
         replies = await asyncio.to_thread(rendered)
         if content is None:
-            replies = await self._for_person(replies, language, conversation.municipality)
+            replies = await translation.for_person_from_assistant(
+                replies, language, municipality=conversation.municipality
+            )
         return await asyncio.to_thread(
             self._store.finish_turn,
             conversation.id,

@@ -216,7 +216,7 @@ async def from_assistant(
         render_response, name, person_language, municipality, arguments
     )
     replies = await for_person_from_assistant(
-        [(rendered.text, rendered.buttons)],
+        [Reply(rendered.text, rendered.buttons)],
         person_language,
         municipality=municipality,
         names=names,

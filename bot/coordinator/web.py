@@ -561,6 +561,8 @@ class _Draft:
     conversation: Conversation
     text: str
     source_language: str
+    # The preview button of the form without JavaScript, rather than "send".
+    previewing: bool
 
 
 async def _draft(request: Request, who: SignedIn) -> _Draft | None:
@@ -576,6 +578,7 @@ async def _draft(request: Request, who: SignedIn) -> _Draft | None:
         conversation,
         str(form.get("text") or "").strip()[:2000],
         str(form.get("source_language") or _coordinator_language(who)),
+        previewing=form.get("action") == "preview",
     )
 
 
@@ -623,7 +626,7 @@ async def reply(request: Request, who: SignedIn) -> Response:
         return not_yours
     if _unknown_source_language(draft, who):
         return _bad_language()
-    if (await request.form()).get("action") == "preview":
+    if draft.previewing:
         return await _conversation_response(
             request, who, audited=False, draft=draft.text, source_language=draft.source_language
         )

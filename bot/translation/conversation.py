@@ -171,7 +171,7 @@ async def for_person_from_coordinator(
 
 
 async def for_person_from_assistant(
-    replies: Sequence[tuple[str, list[dict[str, str]]]],
+    replies: Sequence[Reply],
     person_language: str,
     *,
     municipality: str | None,
@@ -180,36 +180,37 @@ async def for_person_from_assistant(
     """The assistant's English answers of one turn in a translated language: each text and
     button title translated (payloads unchanged; `names`, such as a coordinator's, kept as
     they are), the notice after the last one. An answer that cannot be translated goes out
-    in English rather than not at all."""
+    in English rather than not at all. In any other language the replies are returned as
+    they are."""
     if not is_translated(person_language) or not replies:
-        return [Reply(text=text, buttons=buttons) for text, buttons in replies]
+        return list(replies)
 
-    async def one(text: str, buttons: list[dict[str, str]]) -> Reply:
+    async def one(reply: Reply) -> Reply:
         texts = await asyncio.gather(
             translate(
-                text, TRANSLATION_HUB, person_language, municipality=municipality, names=names
+                reply.text, TRANSLATION_HUB, person_language, municipality=municipality, names=names
             ),
             *(
                 translate(
                     button["title"], TRANSLATION_HUB, person_language, municipality=municipality
                 )
-                for button in buttons
+                for button in reply.buttons
             ),
         )
         body, *titles = texts
         if body is None:
-            return Reply(text=text, buttons=buttons)
+            return reply
         return Reply(
             text=body.text,
             buttons=[
                 {**button, "title": title.text if title is not None else button["title"]}
-                for button, title in zip(buttons, titles, strict=True)
+                for button, title in zip(reply.buttons, titles, strict=True)
             ],
-            original_text=text,
+            original_text=reply.text,
             original_language=TRANSLATION_HUB,
         )
 
-    messages = list(await asyncio.gather(*(one(text, buttons) for text, buttons in replies)))
+    messages = list(await asyncio.gather(*(one(reply) for reply in replies)))
     if all(message.original_text is None for message in messages):
         return messages  # nothing was translated (no package): nothing to mark
     notice = await _rendered_in(
