@@ -39,13 +39,15 @@ def conversation(language: str = "en") -> str:
     return view.id
 
 
-def case_with_code(plan: PlanState = PlanState.NONE) -> tuple[int, str]:
+def case_with_code(plan: PlanState = PlanState.NONE) -> tuple[int, str, str]:
+    """A case (its id and its own case number, never one guessed from the calendar year)
+    and a fresh link code for it."""
     with get_sessionmaker().begin() as session:
         case = new_case(session)
         case.assessment_state, case.assessment_date = AssessmentState.DONE, date(2026, 10, 6)
         case.plan_state = plan
         code = issue_code(session, case.id, get_settings().link_code_secret, utcnow())
-        return case.id, code
+        return case.id, case.case_number, code
 
 
 def tracker(sender: str, text: str, intent: str, language: str = "en", **extra: Any) -> Tracker:
@@ -65,7 +67,7 @@ async def run(action: Any, tracker_: Tracker) -> list[dict[str, Any]]:
 
 
 async def test_link_then_status_in_the_person_s_language(settings_on_both_databases: str) -> None:
-    _, code = case_with_code()
+    _, case_number, code = case_with_code()
     sender = conversation("uk")
     linked = await run(
         ActionLinkAccount(), tracker(sender, f"мій код {code[:3]} {code[3:]}", "link_account", "uk")
@@ -73,13 +75,13 @@ async def test_link_then_status_in_the_person_s_language(settings_on_both_databa
     assert [m["response"] for m in linked] == ["utter_link_success"]
     status = await run(ActionCaseStatus(), tracker(sender, "де я зараз?", "my_case_status", "uk"))
     text = status[0]["text"]
-    assert "2026-0001" in text and "6.10.2026" in text
+    assert case_number in text and "6.10.2026" in text
     assert any("\u0400" <= ch <= "\u04ff" for ch in text)
     assert status[0]["buttons"][0]["payload"] == "/book_appointment"
 
 
 async def test_status_in_each_language_differs(settings_on_both_databases: str) -> None:
-    _, code = case_with_code(PlanState.IN_PROGRESS)
+    _, _, code = case_with_code(PlanState.IN_PROGRESS)
     sender = conversation()
     await run(ActionLinkAccount(), tracker(sender, code, "link_account"))
     texts = {
@@ -101,7 +103,7 @@ async def test_unlinked_person_gets_the_general_answer(settings_on_both_database
 async def test_a_case_id_from_the_user_is_never_used(settings_on_both_databases: str) -> None:
     """`/my_case_status{"case_id": 1}` reaching Rasa gives an entity and maybe a slot;
     the action reads neither."""
-    case_id, _ = case_with_code()
+    case_id, _, _ = case_with_code()
     attempt = tracker(
         conversation(),
         '/my_case_status{"case_id": 1}',
@@ -117,7 +119,7 @@ async def test_a_case_id_from_the_user_is_never_used(settings_on_both_databases:
 
 
 async def test_every_read_is_audited(settings_on_both_databases: str) -> None:
-    case_id, code = case_with_code()
+    case_id, _, code = case_with_code()
     sender = conversation()
     await run(ActionLinkAccount(), tracker(sender, code, "link_account"))
     await run(ActionCaseStatus(), tracker(sender, "?", "my_case_status"))
@@ -132,7 +134,7 @@ async def test_every_read_is_audited(settings_on_both_databases: str) -> None:
 async def test_training_prerequisite_is_checked_against_the_own_case(
     settings_on_both_databases: str,
 ) -> None:
-    case_id, code = case_with_code(PlanState.IN_PROGRESS)
+    case_id, _, code = case_with_code(PlanState.IN_PROGRESS)
     sender = conversation()
     await run(ActionLinkAccount(), tracker(sender, code, "link_account"))
     ask = tracker(sender, "can I start integration training?", "ask_integration_training")
@@ -181,7 +183,7 @@ async def test_status_lines_follow_the_case_in_every_language(
 ) -> None:
     from bot.nlg.render import render_response
 
-    case_id, code = case_with_code()
+    case_id, _, code = case_with_code()
     sender = conversation()
     await run(ActionLinkAccount(), tracker(sender, code, "link_account"))
     for assessment, plan, orientation, training in STATES:
