@@ -12,12 +12,12 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.common import send
 from bot.cases.answers import course_message, status_message
 from bot.cases.linking import LinkOutcome, redeem
 from bot.cases.register import CaseSnapshot, case_of_conversation
 from bot.db import get_sessionmaker
 from bot.db.models import utcnow
-from bot.nlg.content import RenderedMessage
 from bot.nlg.render import message_context
 from bot.settings import get_settings
 
@@ -40,10 +40,6 @@ def _link(conversation_id: str, text: str, actor: str) -> LinkOutcome:
 def _read_case(conversation_id: str, actor: str) -> CaseSnapshot | None:
     with get_sessionmaker().begin() as session:
         return case_of_conversation(session, conversation_id, actor=actor)
-
-
-def send(dispatcher: CollectingDispatcher, message: RenderedMessage) -> None:
-    dispatcher.utter_message(text=message.text, buttons=message.buttons)
 
 
 class ActionLinkAccount(Action):
