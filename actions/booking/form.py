@@ -35,7 +35,7 @@ from actions.booking.answers import (
 from actions.common import channel_of, context_of, send
 from bot.bookings import messages
 from bot.bookings.repository import BookingRepository
-from bot.bookings.service import BookingNotFoundError, BookingView, Owner, SlotTakenError
+from bot.bookings.service import BookingNotFoundError, BookingView, SlotTakenError
 from bot.bookings.time_request import ImpossibleDate, PastDate, TimeRequest, parse_time_request
 from bot.db import get_sessionmaker
 from bot.db.models import utcnow
@@ -79,9 +79,8 @@ class ActionStartBooking(Action):
         language, municipality = context_of(tracker)
         repository = BookingRepository(get_sessionmaker())
         events = reset_events()
-        case_id = await asyncio.to_thread(repository.linked_case_id, tracker.sender_id)
-        events.append(SlotSet("booking_case_id", case_id))
-        owner = Owner(tracker.sender_id, case_id)
+        owner = await asyncio.to_thread(repository.owner, tracker.sender_id)
+        events.append(SlotSet("booking_case_id", owner.case_id))
 
         moving = id_in(choice_of(tracker), "move:")
         if moving is not None:

@@ -14,7 +14,7 @@ from actions.booking.answers import choice_of, id_in, payload
 from actions.common import context_of, send
 from bot.bookings import messages
 from bot.bookings.repository import BookingRepository
-from bot.bookings.service import BookingNotFoundError, BookingView, Owner
+from bot.bookings.service import BookingNotFoundError, BookingView
 from bot.bookings.times import format_time
 from bot.db import get_sessionmaker
 from bot.db.models import utcnow
@@ -30,8 +30,7 @@ class ActionListAppointments(Action):
     ) -> list[dict[str, Any]]:
         language, municipality = context_of(tracker)
         repository = BookingRepository(get_sessionmaker())
-        case_id = await asyncio.to_thread(repository.linked_case_id, tracker.sender_id)
-        owner = Owner(tracker.sender_id, case_id)
+        owner = await asyncio.to_thread(repository.owner, tracker.sender_id)
         bookings = await asyncio.to_thread(repository.coming_bookings, owner, utcnow())
         if not bookings:
             dispatcher.utter_message(response="utter_my_appointments_none")
@@ -81,8 +80,7 @@ class ActionCancelAppointment(Action):
     ) -> list[dict[str, Any]]:
         language, municipality = context_of(tracker)
         repository = BookingRepository(get_sessionmaker())
-        case_id = await asyncio.to_thread(repository.linked_case_id, tracker.sender_id)
-        owner = Owner(tracker.sender_id, case_id)
+        owner = await asyncio.to_thread(repository.owner, tracker.sender_id)
         choice = choice_of(tracker)
         if choice == "keep":
             dispatcher.utter_message(response="utter_cancel_kept")
@@ -152,8 +150,7 @@ class ActionAnswerStrayBookingInput(Action):
         language, municipality = context_of(tracker)
         if choice_of(tracker) == "confirm":
             repository = BookingRepository(get_sessionmaker())
-            case_id = await asyncio.to_thread(repository.linked_case_id, tracker.sender_id)
-            owner = Owner(tracker.sender_id, case_id)
+            owner = await asyncio.to_thread(repository.owner, tracker.sender_id)
             latest = await asyncio.to_thread(repository.latest_booking_of, owner, utcnow())
             if latest is not None:
                 send(dispatcher, messages.already_confirmed_message(latest, language, municipality))

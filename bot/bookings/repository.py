@@ -73,9 +73,10 @@ class BookingRepository:
         with self._sessions() as session:
             return service.get_slot(session, slot_id)
 
-    def linked_case_id(self, conversation_id: str) -> int | None:
+    def owner(self, conversation_id: str) -> Owner:
+        """The conversation's bookings, and its linked case's from any channel."""
         with self._sessions() as session:
-            return linked_case_id(session, conversation_id)
+            return Owner(conversation_id, linked_case_id(session, conversation_id))
 
     def find_booking(self, booking_id: int, owner: Owner) -> BookingView | None:
         with self._sessions() as session:
