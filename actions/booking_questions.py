@@ -13,7 +13,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.booking.answers import details_of, id_in, owner_of, payload
+from actions.booking_answers import details_of, id_in, owner_of, payload
 from actions.common import context_of, send
 from bot.bookings import messages
 from bot.bookings.repository import BookingRepository

@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.booking.answers import choice_of, id_in, payload
+from actions.booking_answers import choice_of, id_in, payload
 from actions.common import context_of, send
 from bot.bookings import messages
 from bot.bookings.repository import BookingRepository

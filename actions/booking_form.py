@@ -1,11 +1,16 @@
-"""The booking form: starting it, validating each answer, making the booking, and the
-reply when it is done.
+"""Booking, moving and cancelling a meeting with the coordinator: the booking form,
+starting it, validating each answer, making the booking, and the reply when it is done.
 
 The form asks what the meeting is about, its language, whether an interpreter is needed,
 contact details (only when the conversation is not linked to a case), then offers free
-times (questions.py) and asks for confirmation. Every answer comes as text (answers.py).
-The booking itself is made when the person confirms, inside `validate_booking_confirmed`,
-so a lost race puts them straight back to choosing a time.
+times (booking_questions.py) and asks for confirmation. Every answer comes as text
+(booking_answers.py). The booking itself is made when the person confirms, inside
+`validate_booking_confirmed`, so a lost race puts them straight back to choosing a time.
+Listing and cancelling meetings outside the form: meetings.py.
+
+Bookings and slots are always looked up through the conversation (the sender id the
+gateway gave Rasa) and its linked case: a booking id in a payload only chooses among the
+person's own bookings.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.booking.answers import (
+from actions.booking_answers import (
     choice_of,
     contact_answer,
     contact_name_answer,
