@@ -28,7 +28,7 @@ from bot.conversations import api
 from bot.conversations.rasa_client import RasaClient
 from bot.conversations.router import Router
 from bot.conversations.store import ConversationStore
-from bot.coordinator import web as coordinator_web
+from bot.coordinator import routes as coordinator_routes
 from bot.db import get_sessionmaker
 from bot.health import healthz, readyz
 from bot.language import detect_language
@@ -110,7 +110,7 @@ def create_app() -> Starlette:
         *api.routes,
         *web.routes,
         *pages.routes,
-        *coordinator_web.routes,
+        *coordinator_routes.routes,
     ]
     settings = get_settings()
     if settings.telegram_enabled and settings.telegram_mode == "webhook":

@@ -10,7 +10,8 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.booking import ActionStartBooking, ValidateBookingForm, payload
+from actions.booking_answers import payload
+from actions.booking_form import ActionStartBooking, ValidateBookingForm
 from bot.cases.linking import redeem
 from bot.db import get_sessionmaker
 from bot.db.models import AppointmentSlot, Coordinator, SlotKind, utcnow
