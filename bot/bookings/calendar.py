@@ -18,9 +18,12 @@ from bot.settings import get_settings
 
 FEED_PAST = timedelta(days=30)
 _PURPOSES = {
-    "assessment": "Osaamisen ja palvelutarpeen arviointi / Bedömning av kompetens och servicebehov",
+    "assessment": (
+        "Osaamisen ja kotoutumisen palvelutarpeen arviointi / "
+        "Bedömning av kompetens och behovet av integrationstjänster"
+    ),
     "plan": "Kotoutumissuunnitelma / Integrationsplan",
-    "guidance": "Ohjaus ja neuvonta / Handledning och rådgivning",
+    "guidance": "Ohjaus ja neuvonta / Vägledning och rådgivning",
     "other": "Muu asia / Annat ärende",
 }
 
