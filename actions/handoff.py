@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.handoff import HandoffReason
+from bot.handoff.state_machine import HandoffReason
 
 CONTROL_KEY = "lotsen"
 HANDOFF_RESPONSES = {

@@ -17,7 +17,7 @@ from bot.conversations.rasa_client import RasaClient, RasaUnavailableError
 from bot.conversations.store import ConversationStore, ConversationView, MessageView, Reply
 from bot.conversations.text import clean_text
 from bot.db.models import ConversationState, LanguageSource, MessageStatus
-from bot.handoff import HandoffReason, HandoffRequest
+from bot.handoff.state_machine import HandoffReason, HandoffRequest
 from bot.handoff.urgent import is_urgent
 from bot.language import (
     TRANSLATION_HUB,

@@ -28,7 +28,7 @@ from bot.db.models import (
     MessageTranslation,
     utcnow,
 )
-from bot.handoff import HandoffRequest, hand_back, reopen, request_handoff
+from bot.handoff.state_machine import HandoffRequest, hand_back, reopen, request_handoff
 
 # How far back a button's payload stays valid: a person may scroll up and press an older one.
 PAYLOAD_LOOKBACK_MESSAGES = 50
