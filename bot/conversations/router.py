@@ -2,7 +2,7 @@
 
 In state `bot` a message goes to Rasa with the conversation's language as metadata; every
 reply is stored before it is returned. Rasa (through an action) can send control messages
-as `custom` JSON under the key `lotsen`; the gateway applies them and shows them to nobody.
+(bot/conversations/control.py); the gateway applies them and shows them to nobody.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.conversations.control import chosen_language, handoff_request
 from bot.conversations.rasa_client import RasaClient, RasaUnavailableError
 from bot.conversations.store import ConversationStore, ConversationView, MessageView, Reply
 from bot.conversations.text import clean_text
@@ -23,7 +24,6 @@ from bot.language import (
     TRANSLATION_HUB,
     content_language,
     detect_language,
-    is_known,
     is_translated,
     language_name,
 )
@@ -32,7 +32,6 @@ from bot.translation import conversation as translation
 
 logger = logging.getLogger(__name__)
 
-CONTROL_KEY = "lotsen"
 # The button in the handoff message: the gateway handles it, Rasa never sees it.
 RETURN_TO_ASSISTANT = "/lotsen_return_to_assistant"
 # A message this long usually holds several questions; the assistant answers the one it
@@ -137,7 +136,7 @@ class Router:
                 status=MessageStatus.FAILED,
             )
 
-        chosen = _chosen_language(replies)
+        chosen = chosen_language(replies)
         if (
             chosen is not None
             and is_translated(chosen)
@@ -146,7 +145,7 @@ class Router:
             chosen = None  # offered only where packages are installed; gone since
         if chosen is not None:
             language = chosen
-        handoff = _handoff_request(replies)
+        handoff = handoff_request(replies)
         outgoing = [Reply(str(r["text"]), _buttons(r)) for r in replies if r.get("text")]
         if outgoing and len(received.rasa_text) >= LONG_MESSAGE_CHARS:
             hint = render_response("utter_long_message_hint", language, conversation.municipality)
@@ -348,33 +347,6 @@ class Router:
             typed=inbound.intent is None and inbound.payload is None,
             message_language=message_language,
         )
-
-
-def _chosen_language(replies: list[dict[str, Any]]) -> str | None:
-    """The language a control message from Rasa sets, if any."""
-    chosen = None
-    for reply in replies:
-        custom = reply.get("custom")
-        if isinstance(custom, dict) and isinstance(custom.get(CONTROL_KEY), dict):
-            language = custom[CONTROL_KEY].get("set_language")
-            if is_known(language):
-                chosen = str(language)
-    return chosen
-
-
-def _handoff_request(replies: list[dict[str, Any]]) -> HandoffRequest | None:
-    """The handoff an action asked for (`{"lotsen": {"handoff": {"reason", "topic"}}}`)."""
-    for reply in replies:
-        custom = reply.get("custom")
-        if isinstance(custom, dict) and isinstance(custom.get(CONTROL_KEY), dict):
-            handoff = custom[CONTROL_KEY].get("handoff")
-            if isinstance(handoff, dict) and isinstance(handoff.get("reason"), str):
-                topic = handoff.get("topic")
-                return HandoffRequest(
-                    reason=handoff["reason"][:32],
-                    topic=topic[:64] if isinstance(topic, str) else None,
-                )
-    return None
 
 
 def _buttons(reply: dict[str, Any]) -> list[dict[str, str]]:
