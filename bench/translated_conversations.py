@@ -30,7 +30,7 @@ from bot.conversations.router import Inbound, Router
 from bot.conversations.store import ConversationStore, ConversationView
 from bot.db import get_sessionmaker, migrate
 from bot.db.models import LanguageSource
-from bot.translation.conversation import reachable
+from bot.translation.languages import reachable
 from bot.translation.service import get_translator
 
 SWEDISH_TURNS: Final = 30

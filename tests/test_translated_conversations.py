@@ -20,11 +20,11 @@ from starlette.testclient import TestClient
 
 from bot.bookings.reminders import queue_due_reminders
 from bot.bookings.service import book
+from bot.conversations import translation
 from bot.db import get_sessionmaker
 from bot.db.models import Conversation, HandoffEvent, MessageTranslation
 from bot.nlg.render import render_response
 from bot.settings import get_settings
-from bot.translation import conversation as translation
 from bot.translation.service import Translation, get_translator
 from tests.argos_package import install_packages
 from tests.conftest import NLG_TOKEN

@@ -18,7 +18,7 @@ from bot.conversations.api import ApiError, authorised
 from bot.language import SUPPORTED_LANGUAGES, is_supported, language_name
 from bot.municipality import UnknownMunicipalityError, get_municipality
 from bot.settings import get_settings
-from bot.translation.conversation import reachable_translated_languages
+from bot.translation.languages import reachable_translated_languages
 
 MAX_PAGE = 200
 # Open streams one conversation may hold (a few tabs); each one polls the database.

@@ -23,7 +23,7 @@ from bot.language import is_known, is_supported, language_name
 from bot.municipality import municipality_exists
 from bot.nlg.render import render_response
 from bot.settings import get_settings
-from bot.translation.conversation import conversation_languages, reachable
+from bot.translation.languages import conversation_languages, reachable
 from bot.web.ratelimit import RateLimits, SlidingWindowLimiter, retry_after_header
 
 # A request body above this is refused before it is parsed. Generous next to the text limit:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.conversations import translation
 from bot.conversations.control import chosen_language, handoff_request
 from bot.conversations.rasa_client import RasaClient, RasaUnavailableError
 from bot.conversations.store import ConversationStore, ConversationView, MessageView, Reply
@@ -28,7 +29,7 @@ from bot.language import (
     language_name,
 )
 from bot.nlg.render import render_response
-from bot.translation import conversation as translation
+from bot.translation.languages import conversation_languages, reachable
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ class Router:
         if (
             chosen is not None
             and is_translated(chosen)
-            and not await asyncio.to_thread(translation.reachable, chosen)
+            and not await asyncio.to_thread(reachable, chosen)
         ):
             chosen = None  # offered only where packages are installed; gone since
         if chosen is not None:
@@ -261,7 +262,7 @@ class Router:
     ) -> TurnResult:
         """A language nothing installed reaches: which languages there are, in English and
         Swedish, and a person to write to. Rasa never sees the message."""
-        languages = await asyncio.to_thread(translation.conversation_languages)
+        languages = await asyncio.to_thread(conversation_languages)
         return await self._finish(
             conversation,
             received,
