@@ -31,13 +31,14 @@ from bot.conversations.store import ConversationStore
 from bot.coordinator import web as coordinator_web
 from bot.db import get_sessionmaker
 from bot.health import healthz, readyz
+from bot.http.errors import ApiError
+from bot.http.ratelimit import RateLimits
+from bot.http.security import WebSecurityMiddleware
 from bot.language import detect_language
 from bot.nlg.content import get_catalog
 from bot.nlg.endpoint import nlg_endpoint
 from bot.settings import get_settings
 from bot.web import pages
-from bot.web.ratelimit import RateLimits
-from bot.web.security import WebSecurityMiddleware
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 
 async def _api_error(_request: Request, error: Exception) -> Response:
-    assert isinstance(error, api.ApiError)
+    assert isinstance(error, ApiError)
     return error.response()
 
 
@@ -118,7 +119,7 @@ def create_app() -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={api.ApiError: _api_error, Exception: _unexpected_error},
+        exception_handlers={ApiError: _api_error, Exception: _unexpected_error},
         middleware=[
             Middleware(WebSecurityMiddleware, allowed_origins=settings.widget_allowed_origins)
         ],

@@ -29,11 +29,11 @@ from bot.db.models import (
     MessageSender,
     MessageStatus,
 )
+from bot.http.ratelimit import SlidingWindowLimiter
 from bot.nlg.render import render_response
 from bot.settings import get_settings
 from bot.system import free_port
 from bot.web.pages import STATIC
-from bot.web.ratelimit import SlidingWindowLimiter
 from tests.fake_rasa import FakeRasa
 
 ALLOWED = "https://www.exempelby.example"

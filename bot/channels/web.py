@@ -14,7 +14,8 @@ from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 from bot.channels.web_store import WebStore
-from bot.conversations.api import ApiError, authorised
+from bot.conversations.api import authorised
+from bot.http.errors import ApiError
 from bot.language import SUPPORTED_LANGUAGES, is_supported, language_name
 from bot.municipality import UnknownMunicipalityError, get_municipality
 from bot.settings import get_settings

@@ -19,12 +19,13 @@ from bot.conversations.store import (
     UnknownConversationError,
 )
 from bot.db.models import LanguageSource
+from bot.http.errors import ApiError
+from bot.http.ratelimit import RateLimits, SlidingWindowLimiter, retry_after_header
 from bot.language import is_known, is_supported, language_name
 from bot.municipality import municipality_exists
 from bot.nlg.render import render_response
 from bot.settings import get_settings
 from bot.translation.languages import conversation_languages, reachable
-from bot.web.ratelimit import RateLimits, SlidingWindowLimiter, retry_after_header
 
 # A request body above this is refused before it is parsed. Generous next to the text limit:
 # JSON may escape every character of a 2000-character message as six bytes.
@@ -36,16 +37,6 @@ CHANNELS = ("api", "web")
 # Commands a channel's own controls send (the widget's "talk to a person" button and its
 # language menu). Only these become intents; anything else a client sends is refused.
 COMMANDS = ("request_human", "choose_language")
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.extra = status, code, message, extra
-
-    def response(self) -> JSONResponse:
-        error = {"code": self.code, "message": self.message, **self.extra}
-        return JSONResponse({"error": error}, status_code=self.status)
 
 
 class RateLimitedError(ApiError):
