@@ -7,7 +7,7 @@ VENV_RASA := .venv-rasa
 PY := $(VENV)/bin/python
 RASA := $(VENV_RASA)/bin/rasa
 MODEL := models/lotsen.tar.gz
-WIDGET := bot/web/static/widget.js
+WIDGET := bot/channels/widget/static/widget.js
 WIDGET_SOURCES := web/build-widget.mjs $(wildcard web/widget/*)
 TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
 
@@ -38,7 +38,7 @@ $(WIDGET): web/node_modules/.installed $(WIDGET_SOURCES)
 	cd web && node build-widget.mjs
 
 .PHONY: widget
-widget: $(WIDGET) ## Build the chat widget (web/widget/) into bot/web/static/
+widget: $(WIDGET) ## Build the chat widget (web/widget/) into bot/channels/widget/static/
 	@true
 
 .PHONY: install

@@ -1,4 +1,5 @@
-"""The conversation API, /api/v1: the stable contract for channels, the widget and tools."""
+"""The conversation API, /api/v1: the stable contract for clients, tools and the widget, a
+channel beside the widget's own endpoints and Telegram."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.channels.web_store import WebStore
 from bot.conversations.router import EmptyMessageError, Inbound, Router, UnissuedPayloadError
 from bot.conversations.store import (
     ConversationStore,
@@ -239,8 +239,7 @@ async def list_messages(request: Request) -> JSONResponse:
     messages = await asyncio.to_thread(store.messages_after, conversation.id, after, MAX_PAGE)
     if messages and conversation.channel == "web":
         # The widget has fetched them: reminders and coordinator replies are delivered.
-        web_store: WebStore = request.app.state.web_store
-        await asyncio.to_thread(web_store.mark_delivered, conversation.id, messages[-1].id)
+        await asyncio.to_thread(store.mark_delivered_up_to, conversation.id, messages[-1].id)
     return JSONResponse(
         {
             "messages": [message.as_json() for message in messages],
