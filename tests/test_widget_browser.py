@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 WIDGET = "#lotsen-widget"
 UKRAINIAN_QUESTION = "Як мені отримати план інтеграції?"
-STRINGS = json.loads((PROJECT_ROOT / "web" / "widget" / "strings.json").read_text())
+STRINGS = json.loads((PROJECT_ROOT / "widget" / "src" / "strings.json").read_text())
 # A reply takes Rasa a moment; the first one after start-up longer.
 REPLY_TIMEOUT_MS = 60_000
 
