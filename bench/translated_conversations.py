@@ -64,7 +64,8 @@ def build_test_packages(work: Path) -> Path:
     never loads)."""
     packages = work / "packages"
     build = (
-        "import sys; from pathlib import Path; from tests.argos_package import install_packages; "
+        "import sys; from pathlib import Path; "
+        "from tests.support.argos_package import install_packages; "
         "install_packages(Path(sys.argv[1]), [('ru', 'en'), ('en', 'ru')])"
     )
     subprocess.run([sys.executable, "-c", build, str(packages)], check=True)

@@ -28,7 +28,7 @@ from bot.handoff.state_machine import (
     request_handoff,
     take,
 )
-from tests.fake_rasa import FakeRasa
+from tests.support.fake_rasa import FakeRasa
 
 RESUMED = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
 HANDOFF = {"lotsen": {"handoff": {"reason": "request_human", "topic": "ask_housing"}}}

@@ -26,9 +26,9 @@ from bot.db.models import Conversation, HandoffEvent, MessageTranslation
 from bot.nlg.render import render_response
 from bot.settings import get_settings
 from bot.translation.service import Translation, get_translator
-from tests.argos_package import install_packages
 from tests.conftest import NLG_TOKEN
-from tests.fake_rasa import FakeRasa
+from tests.support.argos_package import install_packages
+from tests.support.fake_rasa import FakeRasa
 from tests.test_api import send, start, stored_messages
 from tests.test_bookings import DETAILS, NOW, add_coordinator, add_slot, new_conversation
 

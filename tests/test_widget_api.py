@@ -33,8 +33,8 @@ from bot.db.models import (
 from bot.http.ratelimit import SlidingWindowLimiter
 from bot.nlg.render import render_response
 from bot.settings import get_settings
-from bot.system import free_port
-from tests.fake_rasa import FakeRasa
+from tests.support.fake_rasa import FakeRasa
+from tests.support.system import free_port
 
 ALLOWED = "https://www.exempelby.example"
 ClientFactory = Callable[..., TestClient]

@@ -22,8 +22,8 @@ from bot.db import make_engine
 from bot.db.models import Conversation, Message, MessageSender, MessageStatus
 from bot.nlg.render import render_response
 from bot.settings import PROJECT_ROOT
-from bot.system import RunningSystem
-from tests.browser import axe_violations, screenshot
+from tests.support.browser import axe_violations, screenshot
+from tests.support.system import RunningSystem
 
 pytestmark = pytest.mark.integration
 

@@ -18,9 +18,9 @@ from bot.db import make_engine
 from bot.db.models import CoordinatorRole, Message, MessageTranslation
 from bot.nlg.render import render_response
 from bot.settings import PROJECT_ROOT
-from bot.system import RunningSystem
-from tests.browser import axe_violations, screenshot
-from tests.running import Person, is_cyrillic, texts
+from tests.support.browser import axe_violations, screenshot
+from tests.support.running import Person, is_cyrillic, texts
+from tests.support.system import RunningSystem
 
 pytestmark = pytest.mark.integration
 
