@@ -1,8 +1,9 @@
 """Conversations in a language the assistant reaches only through machine translation.
 
-The packages are real Argos packages with random weights (tests/argos_package.py): their
-output is nonsense, so these tests follow the path (what Rasa receives, what is stored,
-what the person gets) rather than the words. Nothing here touches the network.
+The packages are real Argos packages with random weights
+(tests/support/argos_package.py): their output is nonsense, so these tests follow the path
+(what Rasa receives, what is stored, what the person gets) rather than the words. Nothing
+here touches the network.
 """
 
 from __future__ import annotations

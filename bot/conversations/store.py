@@ -416,7 +416,7 @@ class ConversationStore(MessageDelivery):
             return True
 
 
-# --- Machine translations of messages (bot/translation/conversation.py makes them). -------
+# --- Machine translations of messages (bot/conversations/translation.py makes them). -----
 
 
 def save_translation(
