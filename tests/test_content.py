@@ -36,7 +36,7 @@ ARGUMENT_PLACEHOLDERS = {
     "meetings",
     "message",
     "name",
-    # bot/translation/conversation.py and actions/language.py
+    # bot/conversations/translation.py and actions/language.py
     "source",
     "languages",
     "language_name",

@@ -27,8 +27,8 @@ from bot.db.models import (
     Message,
     utcnow,
 )
-from tests.factories import new_case
-from tests.fake_rasa import FakeRasa
+from tests.support.factories import new_case
+from tests.support.fake_rasa import FakeRasa
 from tests.test_handoff import HANDOFF, RESUMED
 
 PASSWORD = "correct horse battery"

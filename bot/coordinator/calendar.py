@@ -15,6 +15,7 @@ from bot.bookings.admin import SlotInput, SlotInputError, week_start
 from bot.bookings.repository import BookingRepository, CalendarBooking
 from bot.bookings.times import HELSINKI, format_time
 from bot.conversations.store import Reply
+from bot.conversations.translation import for_person_from_coordinator
 from bot.coordinator import translation
 from bot.coordinator.auth import SignedIn
 from bot.coordinator.conversation_service import assistant_row
@@ -29,7 +30,6 @@ from bot.coordinator.rendering import (
 from bot.db import get_sessionmaker
 from bot.db.models import MessageSender, SlotKind, utcnow
 from bot.language import content_language
-from bot.translation.conversation import for_person_from_coordinator
 
 
 def _repository() -> BookingRepository:

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from bot.conversations.rasa_client import RasaUnavailableError
+from bot.conversations.translation import for_person_from_coordinator
 from bot.coordinator import translation
 from bot.coordinator.auth import SignedIn
 from bot.coordinator.conversation_service import ConversationService
@@ -29,7 +30,6 @@ from bot.coordinator.rendering import (
 )
 from bot.db import get_sessionmaker
 from bot.db.models import Conversation
-from bot.translation.conversation import for_person_from_coordinator
 
 
 def _service() -> ConversationService:

@@ -25,7 +25,7 @@ from bot.db.models import (
     MessageSender,
     utcnow,
 )
-from bot.handoff import close, hand_back, take
+from bot.handoff.state_machine import close, hand_back, take
 
 
 def conversation_of(session: Session, conversation_id: str, who: SignedIn) -> Conversation | None:

@@ -22,7 +22,7 @@ from bot.db.models import (
     Coordinator,
     Message,
 )
-from bot.handoff import HandoffReason
+from bot.handoff.state_machine import HandoffReason
 
 
 @dataclass(frozen=True)

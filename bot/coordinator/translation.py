@@ -18,15 +18,15 @@ from enum import StrEnum
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversations.store import Reply, save_translation, translations_of
-from bot.db.models import Message, MessageDirection, MessageSender
-from bot.language import is_translated
-from bot.nlg.render import render_response
-from bot.translation.conversation import (
-    can_translate,
+from bot.conversations.translation import (
     for_person_from_assistant,
     for_person_from_coordinator,
     translate,
 )
+from bot.db.models import Message, MessageDirection, MessageSender
+from bot.language import is_translated
+from bot.nlg.render import render_response
+from bot.translation.languages import can_translate
 from bot.translation.service import Translation
 
 

@@ -22,14 +22,14 @@ from bot.db import make_engine
 from bot.db.models import Conversation, Message, MessageSender, MessageStatus
 from bot.nlg.render import render_response
 from bot.settings import PROJECT_ROOT
-from bot.system import RunningSystem
-from tests.browser import axe_violations, screenshot
+from tests.support.browser import axe_violations, screenshot
+from tests.support.system import RunningSystem
 
 pytestmark = pytest.mark.integration
 
 WIDGET = "#lotsen-widget"
 UKRAINIAN_QUESTION = "Як мені отримати план інтеграції?"
-STRINGS = json.loads((PROJECT_ROOT / "web" / "widget" / "strings.json").read_text())
+STRINGS = json.loads((PROJECT_ROOT / "widget" / "src" / "strings.json").read_text())
 # A reply takes Rasa a moment; the first one after start-up longer.
 REPLY_TIMEOUT_MS = 60_000
 

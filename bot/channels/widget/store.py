@@ -1,11 +1,12 @@
-"""Database work of the web widget's event stream. Synchronous; called through
-`asyncio.to_thread` so it never blocks the event loop."""
+"""Database work of the widget's event stream. Synchronous; called through
+`asyncio.to_thread` so it never blocks the event loop. Marking the messages delivered is
+the conversation store's (MessageDelivery.mark_delivered_up_to)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversations.store import MessageView
@@ -21,7 +22,7 @@ class Poll:
     has_pending: bool
 
 
-class WebStore:
+class WidgetStore:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._sessions = session_factory
 
@@ -48,18 +49,4 @@ class WebStore:
                 language=rows[0][1],
                 messages=[MessageView.of(message) for message in messages],
                 has_pending=any(m.status == MessageStatus.PENDING for m in messages),
-            )
-
-    def mark_delivered(self, conversation_id: str, up_to: int) -> None:
-        """The person's browser has every message up to the cursor: pending ones (reminders,
-        coordinator replies) are delivered."""
-        with self._sessions.begin() as session:
-            session.execute(
-                update(Message)
-                .where(
-                    Message.conversation_id == conversation_id,
-                    Message.id <= up_to,
-                    Message.status == MessageStatus.PENDING,
-                )
-                .values(status=MessageStatus.SENT, next_delivery_at=None, delivery_error=None)
             )

@@ -13,9 +13,9 @@ from sqlalchemy import create_engine
 from sqlalchemy import text as sql
 
 from bot.nlg.render import render_response
-from bot.system import RunningSystem
-from tests.factories import new_case
-from tests.running import Person, is_cyrillic, payloads, texts
+from tests.support.factories import new_case
+from tests.support.running import Person, is_cyrillic, payloads, texts
+from tests.support.system import RunningSystem
 
 pytestmark = pytest.mark.integration
 
@@ -62,7 +62,7 @@ def test_changing_the_language_mid_conversation(system: RunningSystem) -> None:
 
 
 def test_a_translated_language_through_the_real_assistant(system: RunningSystem) -> None:
-    """Russian (test packages installed, see tests/running.py) through the menu: Rasa,
+    """Russian (test packages installed, see tests/support/running.py) through the menu: Rasa,
     the actions and the NLG endpoint work in English; the person reads Russian."""
     notice = render_response("utter_machine_translated_answer", "en", "example").text
     person = Person(system, "sv")

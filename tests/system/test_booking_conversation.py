@@ -19,8 +19,8 @@ from bot.bookings.times import HELSINKI, as_utc, format_time
 from bot.db import make_engine
 from bot.db.models import AppointmentSlot, Booking, BookingStatus, Coordinator, SlotKind
 from bot.nlg.render import render_response
-from bot.system import RunningSystem
-from tests.running import Person, is_cyrillic, payloads, texts
+from tests.support.running import Person, is_cyrillic, payloads, texts
+from tests.support.system import RunningSystem
 
 pytestmark = pytest.mark.integration
 

@@ -19,15 +19,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from bot.conversations.store import Reply
-from bot.language import (
-    SUPPORTED_LANGUAGES,
-    TRANSLATED_LANGUAGES,
-    TRANSLATION_HUB,
-    content_language,
-    is_supported,
-    is_translated,
-    language_name,
-)
+from bot.language import TRANSLATION_HUB, content_language, is_translated, language_name
 from bot.municipality import UnknownMunicipalityError, get_municipality
 from bot.nlg.render import render_response
 from bot.translation.service import Translation, get_translator
@@ -60,38 +52,6 @@ def protected_terms(
     values = settings.variables(content_language(language) or language)
     terms = [values[key] for key in PROTECTED_SETTINGS if values.get(key)]
     return [*terms, *ALWAYS_PROTECTED, *(name for name in names if name)]
-
-
-def can_translate(source: str, target: str) -> bool:
-    """Whether an installed package leads from `source` to `target` (reads the packages'
-    metadata on the first call: call it off the event loop)."""
-    try:
-        return get_translator().available(source, target)
-    except Exception:  # a broken package directory must not break a conversation
-        logger.exception("could not read the translation packages")
-        return False
-
-
-def reachable(language: str) -> bool:
-    """Whether the assistant can hold a conversation in `language`: its own content, or
-    packages to and from English. Blocking on the first call, like can_translate."""
-    if is_supported(language):
-        return True
-    return (
-        is_translated(language)
-        and can_translate(language, TRANSLATION_HUB)
-        and can_translate(TRANSLATION_HUB, language)
-    )
-
-
-def reachable_translated_languages() -> list[str]:
-    """The translated languages a person can choose now, in menu order (blocking)."""
-    return [language for language in TRANSLATED_LANGUAGES if reachable(language)]
-
-
-def conversation_languages() -> list[str]:
-    """Every language a person can choose now: the four, then the translated ones."""
-    return [*SUPPORTED_LANGUAGES, *reachable_translated_languages()]
 
 
 async def translate(

@@ -22,8 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.system import free_port
-from tests.local_server import serve, shut_down
+from tests.support.local_server import serve, shut_down
+from tests.support.system import free_port
 
 BOT_USER = {
     "id": 4242,

@@ -1,5 +1,5 @@
 """The demo municipal page at `/`, which embeds the widget exactly as a municipality's site
-would, and the widget's files (built by `make widget` into bot/web/static/)."""
+would, and the widget's files (built by `make widget` into bot/channels/widget/static/)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Starts the whole system (Rasa, action server, app) as real processes on free ports.
 
-Used by the integration tests and the benchmarks; `make run` uses the Procfile instead.
+Used by the system tests (tests/system/) and the benchmarks; `make run` uses the Procfile
+instead.
 Each run gets its own SQLite databases and tokens, so it never touches the developer's.
 """
 
@@ -98,7 +99,7 @@ class RunningSystem:
 
     def start_process(self, name: str) -> None:
         log = (self.workdir / f"{name}.log").open("ab")
-        self.processes[name] = subprocess.Popen(  # noqa: S603 - our own scripts
+        self.processes[name] = subprocess.Popen(
             [str(SCRIPTS[name])],
             cwd=PROJECT_ROOT,
             env=self.environment(),

@@ -18,9 +18,9 @@ from bot.db import make_engine
 from bot.db.models import CoordinatorRole, Message, MessageTranslation
 from bot.nlg.render import render_response
 from bot.settings import PROJECT_ROOT
-from bot.system import RunningSystem
-from tests.browser import axe_violations, screenshot
-from tests.running import Person, is_cyrillic, texts
+from tests.support.browser import axe_violations, screenshot
+from tests.support.running import Person, is_cyrillic, texts
+from tests.support.system import RunningSystem
 
 pytestmark = pytest.mark.integration
 
@@ -119,7 +119,7 @@ def test_from_the_widget_to_the_coordinator_and_back(
     """The whole handoff across both web apps: the person presses "talk to a person" in
     the widget, the coordinator takes the conversation in the queue and answers, the
     answer appears in the widget live, and after the hand-back the assistant answers."""
-    strings = json.loads((PROJECT_ROOT / "web" / "widget" / "strings.json").read_text())["uk"]
+    strings = json.loads((PROJECT_ROOT / "widget" / "src" / "strings.json").read_text())["uk"]
     person = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     staff = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     sign_in(staff, system, coordinator)

@@ -13,7 +13,7 @@ from bot.settings import PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = PROJECT_ROOT / "reports" / "screenshots"
-AXE = PROJECT_ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+AXE = PROJECT_ROOT / "widget" / "node_modules" / "axe-core" / "axe.min.js"
 # Without these, Chromium keeps calling Google's services, which this closed network refuses.
 CHROMIUM_ARGS = [
     "--no-sandbox",

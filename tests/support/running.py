@@ -11,13 +11,13 @@ import httpx
 import pytest
 
 from bot.settings import PROJECT_ROOT
-from bot.system import RunningSystem
-from tests.argos_package import install_packages
+from tests.support.argos_package import install_packages
+from tests.support.system import RunningSystem
 
 MODEL_DIR = PROJECT_ROOT / "models"
-# The running system's translation packages (tests/argos_package.py: real packages, random
-# weights, so their output is nonsense): Russian is a translated language with packages both
-# ways; Swedish and Ukrainian reach each other through English. Arabic has none.
+# The running system's translation packages (tests/support/argos_package.py: real packages,
+# random weights, so their output is nonsense): Russian is a translated language with
+# packages both ways; Swedish and Ukrainian reach each other through English. Arabic has none.
 SYSTEM_TRANSLATION_PAIRS = (
     ("ru", "en"),
     ("en", "ru"),

@@ -1,4 +1,5 @@
-"""The conversation API, /api/v1: the stable contract for channels, the widget and tools."""
+"""The conversation API, /api/v1: the stable contract for clients, tools and the widget, a
+channel beside the widget's own endpoints and Telegram."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.channels.web_store import WebStore
 from bot.conversations.router import EmptyMessageError, Inbound, Router, UnissuedPayloadError
 from bot.conversations.store import (
     ConversationStore,
@@ -19,12 +19,13 @@ from bot.conversations.store import (
     UnknownConversationError,
 )
 from bot.db.models import LanguageSource
+from bot.http.errors import ApiError
+from bot.http.ratelimit import RateLimits, SlidingWindowLimiter, retry_after_header
 from bot.language import is_known, is_supported, language_name
 from bot.municipality import municipality_exists
 from bot.nlg.render import render_response
 from bot.settings import get_settings
-from bot.translation.conversation import conversation_languages, reachable
-from bot.web.ratelimit import RateLimits, SlidingWindowLimiter, retry_after_header
+from bot.translation.languages import conversation_languages, reachable
 
 # A request body above this is refused before it is parsed. Generous next to the text limit:
 # JSON may escape every character of a 2000-character message as six bytes.
@@ -36,16 +37,6 @@ CHANNELS = ("api", "web")
 # Commands a channel's own controls send (the widget's "talk to a person" button and its
 # language menu). Only these become intents; anything else a client sends is refused.
 COMMANDS = ("request_human", "choose_language")
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.extra = status, code, message, extra
-
-    def response(self) -> JSONResponse:
-        error = {"code": self.code, "message": self.message, **self.extra}
-        return JSONResponse({"error": error}, status_code=self.status)
 
 
 class RateLimitedError(ApiError):
@@ -248,8 +239,7 @@ async def list_messages(request: Request) -> JSONResponse:
     messages = await asyncio.to_thread(store.messages_after, conversation.id, after, MAX_PAGE)
     if messages and conversation.channel == "web":
         # The widget has fetched them: reminders and coordinator replies are delivered.
-        web_store: WebStore = request.app.state.web_store
-        await asyncio.to_thread(web_store.mark_delivered, conversation.id, messages[-1].id)
+        await asyncio.to_thread(store.mark_delivered_up_to, conversation.id, messages[-1].id)
     return JSONResponse(
         {
             "messages": [message.as_json() for message in messages],
