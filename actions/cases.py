@@ -20,7 +20,7 @@ from bot.cases.register import CaseSnapshot, case_of_conversation
 from bot.db import get_sessionmaker
 from bot.db.models import utcnow
 from bot.nlg.render import message_context
-from bot.settings import get_settings
+from bot.runtime import get_settings
 
 LINK_RESPONSES = {
     LinkOutcome.LINKED: "utter_link_success",

@@ -7,7 +7,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.nlg.content import RenderedMessage
 from bot.nlg.render import message_context
-from bot.settings import get_settings
+from bot.runtime import get_settings
 
 
 def send(dispatcher: CollectingDispatcher, message: RenderedMessage) -> None:

@@ -33,20 +33,21 @@ from bot.conversations.store import ConversationStore
 from bot.coordinator import routes as coordinator_routes
 from bot.db import get_sessionmaker
 from bot.health import healthz, readyz
+from bot.http.client_address import proxy_headers
 from bot.http.errors import ApiError
 from bot.http.ratelimit import RateLimits
 from bot.http.security import WebSecurityMiddleware
 from bot.language import detect_language
 from bot.nlg.content import get_catalog
 from bot.nlg.endpoint import nlg_endpoint
-from bot.settings import get_settings
+from bot.runtime import get_settings
 
 logger = logging.getLogger(__name__)
 
 
 def _warm_up() -> None:
     """Load content and the language detector before the first person waits for them."""
-    get_catalog(get_settings().lotsen_content_dir)
+    get_catalog()
     detect_language("Hej, jag undrar hur integrationsplanen fungerar.")
 
 
@@ -123,7 +124,9 @@ def create_app() -> Starlette:
         lifespan=lifespan,
         exception_handlers={ApiError: _api_error, Exception: _unexpected_error},
         middleware=[
-            Middleware(WebSecurityMiddleware, allowed_origins=settings.widget_allowed_origins)
+            # Outermost: everything after it sees the address a trusted proxy forwarded.
+            proxy_headers(settings.trusted_proxies),
+            Middleware(WebSecurityMiddleware, allowed_origins=settings.widget_allowed_origins),
         ],
     )
     # Event streams open per conversation (bot/channels/widget/events.py keeps it).

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.settings import PROJECT_ROOT, get_settings
+from bot.runtime import get_settings
+from bot.settings import PROJECT_ROOT
 
 if TYPE_CHECKING:
     from bot.bookings.admin import SlotInput
@@ -221,7 +222,7 @@ def _user_create(args: argparse.Namespace) -> int:
 def _translate_status(_args: argparse.Namespace) -> int:
     from bot.translation import HUB_LANGUAGES, Translator
 
-    translator = Translator.from_settings()
+    translator = Translator.from_settings(get_settings())
     status = translator.status()
     print(f"packages: {status.packages_dir}")
     for problem in status.problems:

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bot.db import get_engine
-from bot.settings import get_settings
+from bot.runtime import get_settings
 
 CHECK_TIMEOUT_SECONDS = 3.0
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
-from bot.settings import get_settings
+from bot.runtime import Resource, current
 
 FALLBACK_LANGUAGES = ("sv", "fi", "en")
 _VALID_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -54,20 +54,36 @@ def load_municipality_file(path: Path) -> Municipality:
     return Municipality(id=path.stem, values=values)
 
 
-@lru_cache(maxsize=64)
-def _load(directory: Path, municipality_id: str) -> Municipality:
-    path = directory / f"{municipality_id}.yml"
-    if not path.is_file():
-        raise UnknownMunicipalityError(municipality_id)
-    return load_municipality_file(path)
+class Municipalities:
+    """The municipalities' files of one directory, each read once, on first use."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._loaded: dict[str, Municipality] = {}
+        self._lock = threading.Lock()
+
+    def get(self, municipality_id: str) -> Municipality:
+        if not _VALID_ID.match(municipality_id):
+            raise UnknownMunicipalityError(municipality_id)
+        with self._lock:
+            found = self._loaded.get(municipality_id)
+            if found is None:
+                path = self.directory / f"{municipality_id}.yml"
+                if not path.is_file():
+                    raise UnknownMunicipalityError(municipality_id)
+                found = self._loaded[municipality_id] = load_municipality_file(path)
+            return found
+
+
+MUNICIPALITIES: Resource[Municipalities] = Resource(
+    "municipalities", lambda runtime: Municipalities(runtime.settings.lotsen_municipalities_dir)
+)
 
 
 def get_municipality(municipality_id: str | None = None) -> Municipality:
-    settings = get_settings()
-    chosen = municipality_id or settings.lotsen_default_municipality
-    if not _VALID_ID.match(chosen):
-        raise UnknownMunicipalityError(chosen)
-    return _load(settings.lotsen_municipalities_dir, chosen)
+    runtime = current()
+    chosen = municipality_id or runtime.settings.lotsen_default_municipality
+    return runtime.get(MUNICIPALITIES).get(chosen)
 
 
 def municipality_exists(municipality_id: str) -> bool:

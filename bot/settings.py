@@ -1,9 +1,14 @@
-"""The one typed settings object of a process, read from the environment and `.env`."""
+"""The one typed settings object of a process, read from the environment and a dotenv file.
+
+`load_settings()` reads the file named by `LOTSEN_ENV_FILE` (unset: the project's `.env`;
+empty: none, as the tests run). The process keeps its settings in its runtime
+(`bot.runtime.get_settings()`), not here.
+"""
 
 from __future__ import annotations
 
+import os
 import re
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -30,9 +35,9 @@ def normalise_origin(url: str) -> str:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=PROJECT_ROOT / ".env", env_file_encoding="utf-8", extra="ignore"
-    )
+    # No dotenv file unless `load_settings` names one: `Settings(...)` in a test reads only
+    # the environment and its arguments.
+    model_config = SettingsConfigDict(env_file=None, env_file_encoding="utf-8", extra="ignore")
 
     lotsen_env: Literal["development", "production", "test"] = "development"
     lotsen_host: str = "0.0.0.0"  # noqa: S104 - the app is the one public process
@@ -69,6 +74,9 @@ class Settings(BaseSettings):
     rate_limit_conversation_messages: int = 20
     rate_limit_address_messages: int = 60
     rate_limit_address_conversations: int = 20
+    # Proxies whose X-Forwarded-For the app believes (addresses or networks, comma-separated;
+    # nginx on the same host in the production shape). Anyone else's header is ignored.
+    lotsen_trusted_proxies: str = "127.0.0.1,::1"
 
     # Telegram: off while the token (from BotFather) is empty.
     telegram_bot_token: str = ""
@@ -122,6 +130,10 @@ class Settings(BaseSettings):
             raise ValueError("Telegram webhooks need an https:// LOTSEN_PUBLIC_URL")
         return self
 
+    @property
+    def trusted_proxies(self) -> list[str]:
+        return [item.strip() for item in self.lotsen_trusted_proxies.split(",") if item.strip()]
+
     @model_validator(mode="after")
     def refuse_placeholder_secrets(self) -> Settings:
         if self.lotsen_env != "production":
@@ -136,6 +148,18 @@ class Settings(BaseSettings):
         return self
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings()
+ENV_FILE_VARIABLE = "LOTSEN_ENV_FILE"
+
+
+def env_file() -> Path | None:
+    """The dotenv file this process reads: `LOTSEN_ENV_FILE`, the project's `.env` when
+    that is unset, none when it is empty."""
+    named = os.environ.get(ENV_FILE_VARIABLE)
+    if named is None:
+        return PROJECT_ROOT / ".env"
+    return Path(named) if named.strip() else None
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, then the dotenv file (`env_file()`), then defaults."""
+    return Settings(_env_file=env_file())

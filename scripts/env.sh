@@ -1,14 +1,17 @@
 # Sourced by the run scripts: every setting's development default, unless the environment
 # (or .env, which honcho and the Makefile load) already sets it. .env.example documents them.
 set -a
-# .env fills in what the environment does not already set; the environment wins.
-if [ -f .env ]; then
+# The dotenv file (LOTSEN_ENV_FILE; unset: .env; empty: none, as the tests run) fills in
+# what the environment does not already set; the environment wins.
+env_file="${LOTSEN_ENV_FILE-.env}"
+if [ -n "$env_file" ] && [ -f "$env_file" ]; then
   while IFS= read -r line || [ -n "$line" ]; do
     case "$line" in ''|'#'*) continue ;; esac
     key="${line%%=*}"
     [ -z "${!key+x}" ] && eval "$line"
-  done < .env
+  done < "$env_file"
 fi
+unset env_file
 : "${LOTSEN_ENV:=development}"
 : "${LOTSEN_HOST:=0.0.0.0}"
 : "${LOTSEN_PORT:=8000}"

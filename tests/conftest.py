@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -8,32 +9,18 @@ import pytest
 from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
-from bot import db, municipality
+from bot import runtime
 from bot.app import create_app
 from bot.db import migrate
-from bot.nlg import content
-from bot.settings import get_settings
-from bot.translation import service as translation_service
+from bot.settings import ENV_FILE_VARIABLE
 from tests.support.fake_rasa import FakeRasa
 
 NLG_TOKEN = "test-nlg-token"
 
 
-def reset_translator() -> None:
-    """The next get_translator() reads the settings again; the old one's pool is closed."""
-    if translation_service.get_translator.cache_info().currsize:
-        translation_service.get_translator().close()
-    translation_service.get_translator.cache_clear()
-
-
-def clear_process_caches() -> None:
-    reset_translator()
-    get_settings.cache_clear()
-    db.get_engine.cache_clear()
-    db.get_sessionmaker.cache_clear()
-    content.get_catalog.cache_clear()
-    municipality._load.cache_clear()
-    reset_translator()
+def pytest_configure(config: pytest.Config) -> None:
+    """No test reads the developer's `.env`; the subprocesses the tests start inherit it."""
+    os.environ[ENV_FILE_VARIABLE] = ""
 
 
 @pytest.fixture
@@ -46,11 +33,10 @@ def settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
     monkeypatch.setenv("ACTION_SERVER_URL", "http://127.0.0.1:9")
     # No packages unless a test installs some: what a developer installed stays out.
     monkeypatch.setenv("TRANSLATION_PACKAGES_DIR", str(tmp_path / "argos-packages"))
-    clear_process_caches()
+    runtime.reset()
     migrate.upgrade(database_url)
     yield database_url
-    db.get_engine().dispose()
-    clear_process_caches()
+    runtime.reset()
 
 
 @pytest.fixture
@@ -65,7 +51,7 @@ def fake_rasa(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeRasa]:
 
 @pytest.fixture
 def client(fake_rasa: FakeRasa, settings_env: str) -> Iterator[TestClient]:
-    get_settings.cache_clear()
+    runtime.reset()
     with TestClient(create_app()) as test_client:
         yield test_client
 
@@ -103,7 +89,6 @@ def settings_on_both_databases(database_url: str, monkeypatch: pytest.MonkeyPatc
     """Process settings pointing at a migrated SQLite or PostgreSQL database."""
     monkeypatch.setenv("LOTSEN_ENV", "test")
     monkeypatch.setenv("DATABASE_URL", database_url)
-    clear_process_caches()
+    runtime.reset()
     yield database_url
-    db.get_engine().dispose()
-    clear_process_caches()
+    runtime.reset()

@@ -15,7 +15,7 @@ from actions.booking_form import ActionStartBooking, ValidateBookingForm
 from bot.cases.linking import redeem
 from bot.db import get_sessionmaker
 from bot.db.models import AppointmentSlot, Coordinator, SlotKind, utcnow
-from bot.settings import get_settings
+from bot.runtime import get_settings
 from tests.test_actions_cases import case_with_code, conversation
 
 

@@ -25,7 +25,7 @@ from bot.db.models import (
     PlanState,
     utcnow,
 )
-from bot.settings import get_settings
+from bot.runtime import get_settings
 from tests.support.factories import new_case
 
 

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from bot import runtime
 from bot.bookings.service import BookingDetails, book
 from bot.coordinator import translation as coordinator_translation
 from bot.db import get_sessionmaker
@@ -33,10 +34,8 @@ from bot.db.models import (
     utcnow,
 )
 from bot.nlg.render import render_response
-from bot.settings import get_settings
 from bot.translation import service as translation_service
 from bot.translation.service import Translation
-from tests.conftest import reset_translator
 from tests.support.argos_package import install_packages
 from tests.support.fake_rasa import FakeRasa
 from tests.test_coordinator_web import csrf, handoff_reply, sign_in, user
@@ -67,10 +66,9 @@ def packages_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def use_packages(monkeypatch: pytest.MonkeyPatch, directory: Path) -> Iterator[None]:
     monkeypatch.setenv("TRANSLATION_PACKAGES_DIR", str(directory))
-    get_settings.cache_clear()
-    reset_translator()
+    runtime.reset()
     yield
-    reset_translator()
+    runtime.reset()
 
 
 @pytest.fixture
@@ -592,6 +590,6 @@ def test_without_packages_the_originals_are_shown_and_replies_go_as_written(
 def test_without_the_extra_nothing_fails(app: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     # As if argostranslate were not installed, with the packages in place.
     monkeypatch.setattr(translation_service, "import_argos_package", lambda _directory: None)
-    reset_translator()
+    runtime.reset()
     assert not translation_service.get_translator().status().extra_installed
     check_everything_works_untranslated(app)

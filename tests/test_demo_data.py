@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bot.cases.demo import add_demo_data
 from bot.db import get_sessionmaker
 from bot.db.models import AppointmentSlot, ClientCase, Coordinator
-from bot.settings import get_settings
+from bot.runtime import get_settings
 
 
 def test_demo_data_once(settings_on_both_databases: str) -> None:

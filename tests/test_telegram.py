@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
+from bot import runtime
 from bot.app import create_app
 from bot.bookings.reminders import send_due_reminders
 from bot.bookings.service import BookingDetails, book
@@ -33,7 +34,8 @@ from bot.db.models import (
     utcnow,
 )
 from bot.nlg.render import render_response
-from bot.settings import Settings, get_settings
+from bot.runtime import get_settings
+from bot.settings import Settings
 from bot.translation.service import get_translator
 from tests.support.argos_package import install_packages
 from tests.support.fake_rasa import FakeRasa, echo
@@ -166,7 +168,7 @@ def telegram_env(monkeypatch: pytest.MonkeyPatch, telegram: FakeTelegram, mode: 
     monkeypatch.setenv("TELEGRAM_DELIVERY_INTERVAL_SECONDS", "0.2")
     monkeypatch.setenv("REMINDER_INTERVAL_SECONDS", "0.2")
     monkeypatch.setenv("LOTSEN_PUBLIC_URL", "https://lotsen.example.invalid")
-    get_settings.cache_clear()
+    runtime.reset()
 
 
 @pytest.fixture
@@ -508,7 +510,7 @@ def test_without_a_token_the_app_runs_without_telegram(
 def test_without_a_token_start_up_says_telegram_is_off(
     fake_rasa: FakeRasa, settings_env: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    get_settings.cache_clear()
+    runtime.reset()
     with caplog.at_level("WARNING"), TestClient(create_app()):
         pass
     assert "Telegram is not configured" in caplog.text

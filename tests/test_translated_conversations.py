@@ -25,7 +25,7 @@ from bot.conversations import translation
 from bot.db import get_sessionmaker
 from bot.db.models import Conversation, HandoffEvent, MessageTranslation
 from bot.nlg.render import render_response
-from bot.settings import get_settings
+from bot.runtime import get_settings
 from bot.translation.service import Translation, get_translator
 from tests.conftest import NLG_TOKEN
 from tests.support.argos_package import install_packages

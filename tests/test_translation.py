@@ -18,8 +18,7 @@ from typing import Any
 
 import pytest
 
-from bot import cli
-from bot.settings import get_settings
+from bot import cli, runtime
 from bot.translation import Translator
 from bot.translation import service as translation_service
 from bot.translation.protect import GlossaryTerm, protect, restore
@@ -38,11 +37,11 @@ def packages_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     target = tmp_path_factory.mktemp("argos") / "packages"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TRANSLATION_PACKAGES_DIR", str(target))
-        get_settings.cache_clear()
+        runtime.reset()
         for source, destination, seed in PAIRS:
             archive = build_package(build_dir, source, destination, seed)
             assert cli.main(["translate", "install-file", str(archive)]) == 0
-    get_settings.cache_clear()
+    runtime.reset()
     yield target
 
 
@@ -62,7 +61,7 @@ def test_cli_installs_and_reports(
         "translate-uk_en",
     ]
     monkeypatch.setenv("TRANSLATION_PACKAGES_DIR", str(packages_dir))
-    get_settings.cache_clear()
+    runtime.reset()
     assert cli.main(["translate", "status"]) == 0
     out = capsys.readouterr().out
     assert "installed pairs: en→sv, sv→uk, uk→en" in out
@@ -70,7 +69,7 @@ def test_cli_installs_and_reports(
     assert "translated languages offered to people: none" in out
     assert "coordinator in sv: reads and answers uk; not fi, en" in out
     assert "coordinator in fi: reads and answers no other language; not sv, uk, en" in out
-    get_settings.cache_clear()
+    runtime.reset()
 
 
 def test_install_file_refuses_what_is_not_a_package(
@@ -78,13 +77,13 @@ def test_install_file_refuses_what_is_not_a_package(
 ) -> None:
     target = tmp_path / "packages"
     monkeypatch.setenv("TRANSLATION_PACKAGES_DIR", str(target))
-    get_settings.cache_clear()
+    runtime.reset()
     bogus = tmp_path / "bogus.argosmodel"
     bogus.write_text("not a zip")
     assert cli.main(["translate", "install-file", str(bogus)]) == 1
     assert "not an Argos package" in capsys.readouterr().err
     assert not target.exists() or not any(target.iterdir())
-    get_settings.cache_clear()
+    runtime.reset()
 
 
 def test_available_pairs_direct_through_english_and_missing(translator: Translator) -> None:
@@ -261,10 +260,10 @@ async def test_without_packages_nothing_fails(
     service.close()
 
     monkeypatch.setenv("TRANSLATION_PACKAGES_DIR", str(tmp_path / "none-installed"))
-    get_settings.cache_clear()
+    runtime.reset()
     assert cli.main(["translate", "status"]) == 0
     assert "no translation packages installed" in capsys.readouterr().out
-    get_settings.cache_clear()
+    runtime.reset()
 
 
 async def test_without_the_extra_nothing_fails(

@@ -18,6 +18,7 @@ import uvicorn
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from bot import runtime
 from bot.app import create_app
 from bot.channels.widget.pages import STATIC
 from bot.conversations.store import ConversationStore
@@ -32,7 +33,6 @@ from bot.db.models import (
 )
 from bot.http.ratelimit import SlidingWindowLimiter
 from bot.nlg.render import render_response
-from bot.settings import get_settings
 from tests.support.fake_rasa import FakeRasa
 from tests.support.system import free_port
 
@@ -51,7 +51,7 @@ def make_client(
         monkeypatch.setenv("LOTSEN_WIDGET_ALLOWED_ORIGINS", ALLOWED)
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
+        runtime.reset()
         client = TestClient(create_app())
         client.__enter__()
         opened.append(client)

@@ -14,7 +14,7 @@ from bot.bookings.admin import coordinator_of_calendar_token
 from bot.bookings.service import BookingView, bookings_of_coordinator
 from bot.db import get_sessionmaker
 from bot.db.models import BookingStatus, utcnow
-from bot.settings import get_settings
+from bot.runtime import get_settings
 
 FEED_PAST = timedelta(days=30)
 _PURPOSES = {

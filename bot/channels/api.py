@@ -19,12 +19,13 @@ from bot.conversations.store import (
     UnknownConversationError,
 )
 from bot.db.models import LanguageSource
+from bot.http.client_address import client_network
 from bot.http.errors import ApiError
 from bot.http.ratelimit import RateLimits, SlidingWindowLimiter, retry_after_header
 from bot.language import is_known, is_supported, language_name
 from bot.municipality import municipality_exists
 from bot.nlg.render import render_response
-from bot.settings import get_settings
+from bot.runtime import get_settings
 from bot.translation.languages import conversation_languages, reachable
 
 # A request body above this is refused before it is parsed. Generous next to the text limit:
@@ -59,9 +60,8 @@ def _limit(limiter: SlidingWindowLimiter, key: str, language: str | None) -> Non
 
 
 def _address(request: Request) -> str:
-    # Behind a reverse proxy this is the address uvicorn took from X-Forwarded-For, which
-    # it trusts only from FORWARDED_ALLOW_IPS (default 127.0.0.1).
-    return request.client.host if request.client else "unknown"
+    # The client's network (an IPv6 address's /64), after a trusted proxy's header.
+    return client_network(request)
 
 
 def _rate_limits(request: Request) -> RateLimits:

@@ -12,7 +12,7 @@ from bot.coordinator.auth import SignedIn
 from bot.coordinator.case_service import CaseService
 from bot.coordinator.rendering import flash, not_found, redirect, render
 from bot.db import get_sessionmaker
-from bot.settings import get_settings
+from bot.runtime import get_settings
 
 
 def _case_id(request: Request) -> int | None:

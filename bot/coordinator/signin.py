@@ -16,7 +16,8 @@ from starlette.responses import PlainTextResponse, Response
 from bot.coordinator.auth import Accounts, SignedIn, csrf_valid
 from bot.coordinator.rendering import headers, redirect, render, texts
 from bot.db import get_sessionmaker
-from bot.settings import get_settings
+from bot.http.client_address import client_ip
+from bot.runtime import get_settings
 
 SESSION_COOKIE = "lotsen_coordinator"
 LOGIN_CSRF_COOKIE = "lotsen_login_csrf"
@@ -66,7 +67,7 @@ async def login(request: Request) -> Response:
     if not expected or not csrf_valid(expected, given if isinstance(given, str) else None):
         return headers(PlainTextResponse("Invalid form token.", status_code=403))
     username, password = str(form.get("username") or ""), str(form.get("password") or "")
-    address = request.client.host if request.client else None
+    address = client_ip(request)
     accounts = Accounts(get_sessionmaker())
     secret = await asyncio.to_thread(accounts.sign_in, username, password, address)
     if secret is None:

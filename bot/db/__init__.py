@@ -1,8 +1,7 @@
-"""One engine and one sessionmaker per process, made on first use, never at import."""
+"""One engine and one sessionmaker per runtime, made on first use, never at import."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.settings import get_settings
+from bot.runtime import Resource, current
 
 
 def make_engine(database_url: str) -> Engine:
@@ -36,11 +35,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-@lru_cache(maxsize=1)
+ENGINE: Resource[Engine] = Resource(
+    "database engine",
+    lambda runtime: make_engine(runtime.settings.database_url),
+    close=lambda engine: engine.dispose(),
+)
+SESSIONS: Resource[sessionmaker[Session]] = Resource(
+    "database sessions",
+    lambda runtime: sessionmaker(runtime.get(ENGINE), expire_on_commit=False),
+)
+
+
 def get_engine() -> Engine:
-    return make_engine(get_settings().database_url)
+    return current().get(ENGINE)
 
 
-@lru_cache(maxsize=1)
 def get_sessionmaker() -> sessionmaker[Session]:
-    return sessionmaker(get_engine(), expire_on_commit=False)
+    return current().get(SESSIONS)

@@ -11,13 +11,13 @@ import logging
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from bot.language import SUPPORTED_LANGUAGES
+from bot.runtime import Resource, current
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +136,11 @@ def load_catalog(content_dir: Path) -> ContentCatalog:
     return ContentCatalog(responses)
 
 
-@lru_cache(maxsize=4)
-def get_catalog(content_dir: Path) -> ContentCatalog:
-    return load_catalog(content_dir)
+CONTENT: Resource[ContentCatalog] = Resource(
+    "answers' content", lambda runtime: load_catalog(runtime.settings.lotsen_content_dir)
+)
+
+
+def get_catalog() -> ContentCatalog:
+    """The content of the runtime's `LOTSEN_CONTENT_DIR`, read once."""
+    return current().get(CONTENT)

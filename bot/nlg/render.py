@@ -9,7 +9,7 @@ from typing import Any
 from bot.language import content_language, is_supported
 from bot.municipality import UnknownMunicipalityError, get_municipality
 from bot.nlg.content import RenderedMessage, get_catalog
-from bot.settings import get_settings
+from bot.runtime import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def render_response(
     for key, value in (arguments or {}).items():
         if isinstance(value, str | int | float):
             variables.setdefault(key, value)
-    catalog = get_catalog(settings.lotsen_content_dir)
+    catalog = get_catalog()
     message = catalog.render(name, language, variables)
     if message is None:
         logger.error("no content for response %s in any language", name)

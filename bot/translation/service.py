@@ -17,12 +17,12 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
 
-from bot.settings import get_settings
+from bot.runtime import Resource, current
+from bot.settings import Settings
 from bot.translation.glossary import DEFAULT_GLOSSARY, Glossary
 from bot.translation.protect import has_words, protect, restore
 from bot.translation.sentences import join_sentences, split_sentences
@@ -170,7 +170,7 @@ class Translator:
     """Translates between the languages of the installed Argos packages.
 
     Nothing is read at construction: the packages' metadata on first use, each model on the
-    first translation that needs it. One instance per process (`get_translator()`).
+    first translation that needs it. One instance per runtime (`get_translator()`).
     """
 
     def __init__(
@@ -195,8 +195,7 @@ class Translator:
         self._cache: OrderedDict[tuple[str, str, str, tuple[str, ...]], Translation] = OrderedDict()
 
     @classmethod
-    def from_settings(cls) -> Translator:
-        settings = get_settings()
+    def from_settings(cls, settings: Settings) -> Translator:
         return cls(
             settings.translation_packages_dir,
             workers=settings.translation_workers,
@@ -374,7 +373,13 @@ def _route(pairs: set[tuple[str, str]], source: str, target: str) -> list[tuple[
     return None
 
 
-@lru_cache(maxsize=1)
+TRANSLATOR: Resource[Translator] = Resource(
+    "translator",
+    lambda runtime: Translator.from_settings(runtime.settings),
+    close=lambda translator: translator.close(),
+)
+
+
 def get_translator() -> Translator:
-    """The process's translator, configured from the settings (built on first call)."""
-    return Translator.from_settings()
+    """The runtime's translator, configured from its settings (built on first call)."""
+    return current().get(TRANSLATOR)

@@ -65,6 +65,8 @@ class RunningSystem:
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(
+            # The system under test reads no developer's .env, only what is set here.
+            LOTSEN_ENV_FILE="",
             LOTSEN_ENV="test",
             LOTSEN_HOST="127.0.0.1",
             LOTSEN_PORT=str(self.app_port),

@@ -11,7 +11,7 @@ from starlette.routing import Route
 from bot.http.errors import ApiError
 from bot.language import SUPPORTED_LANGUAGES, is_supported, language_name
 from bot.municipality import UnknownMunicipalityError, get_municipality
-from bot.settings import get_settings
+from bot.runtime import get_settings
 from bot.translation.languages import reachable_translated_languages
 
 # Municipality settings the widget may show; the rest (phone numbers and so on) reach the

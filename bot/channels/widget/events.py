@@ -16,7 +16,7 @@ from bot.channels.widget.store import WidgetStore
 from bot.conversations.store import ConversationStore
 from bot.http.errors import ApiError
 from bot.http.sse import Event, event_stream, event_stream_response
-from bot.settings import get_settings
+from bot.runtime import get_settings
 
 MAX_PAGE = 200
 # Open streams one conversation may hold (a few tabs); each one polls the database.

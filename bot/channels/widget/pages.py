@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from bot.language import LANGUAGE_NAMES, SUPPORTED_LANGUAGES, is_supported
 from bot.municipality import get_municipality
-from bot.settings import get_settings
+from bot.runtime import get_settings
 
 STATIC = Path(__file__).resolve().parent / "static"
 # The built widget (git-ignored, made by `make widget`) and the demo page's own style.
