@@ -4,6 +4,7 @@ one slot, reminders, the calendar feed and the administrators' commands."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -43,6 +44,7 @@ from bot.db.models import (
     LanguageSource,
     Message,
     MessageStatus,
+    PlanState,
     SlotKind,
 )
 from tests.support.factories import new_case
@@ -331,6 +333,60 @@ def test_booking_an_assessment_updates_the_linked_case(sessions: sessionmaker[Se
         assert coming_bookings(session, Owner(other), NOW) == []
 
 
+def test_booking_a_plan_meeting_marks_the_plan_in_progress(
+    sessions: sessionmaker[Session],
+) -> None:
+    coordinator = add_coordinator(sessions)
+    with sessions.begin() as session:
+        case = new_case(session, full_name="Example Person", now=NOW)
+        case.assessment_state = AssessmentState.DONE
+        case_id = case.id
+    plan = replace(DETAILS, purpose=BookingPurpose.PLAN)
+    book(
+        sessions,
+        slot_id=add_slot(sessions, NOW + timedelta(days=1), coordinator),
+        municipality="example",
+        conversation_id=new_conversation(sessions),
+        case_id=case_id,
+        channel="web",
+        language="uk",
+        details=plan,
+        now=NOW,
+        actor="test",
+    )
+    with sessions() as session:
+        case = session.get(ClientCase, case_id)
+        assert case is not None
+        assert (case.assessment_state, case.plan_state) == (
+            AssessmentState.DONE,
+            PlanState.IN_PROGRESS,
+        )
+        actions = list(
+            session.scalars(select(AuditEntry.action).where(AuditEntry.case_id == case_id))
+        )
+        assert "plan_meeting_booked" in actions
+    # A plan already made is not set back by another plan meeting.
+    with sessions.begin() as session:
+        case = session.get(ClientCase, case_id)
+        assert case is not None
+        case.plan_state = PlanState.DONE
+    book(
+        sessions,
+        slot_id=add_slot(sessions, NOW + timedelta(days=2), coordinator),
+        municipality="example",
+        conversation_id=new_conversation(sessions),
+        case_id=case_id,
+        channel="web",
+        language="uk",
+        details=plan,
+        now=NOW,
+        actor="test",
+    )
+    with sessions() as session:
+        case = session.get(ClientCase, case_id)
+        assert case is not None and case.plan_state == PlanState.DONE
+
+
 def test_fifty_people_confirm_the_same_slot_at_once_and_one_gets_it(
     sessions: sessionmaker[Session],
 ) -> None:
@@ -462,6 +518,67 @@ def test_calendar_feed_lists_the_coordinators_bookings(sessions: sessionmaker[Se
     assert "STATUS:CONFIRMED" in text
     assert "Olena Example" in text and "040 123 4567" in text
     assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+
+
+def test_calendar_feed_shows_cancelled_bookings_as_cancelled_and_only_its_coordinators(
+    sessions: sessionmaker[Session],
+) -> None:
+    anna = add_coordinator(sessions)
+    bertil = add_coordinator(sessions, "bertil.example")
+    kept = book_for(
+        sessions,
+        add_slot(sessions, datetime(2026, 12, 1, 8, 0, tzinfo=UTC), anna),
+        new_conversation(sessions),
+    )
+    person = new_conversation(sessions)
+    cancelled = book_for(
+        sessions, add_slot(sessions, datetime(2026, 12, 2, 8, 0, tzinfo=UTC), anna), person
+    )
+    cancel(sessions, booking_id=cancelled, owner=Owner(person), now=NOW, actor="test")
+    others = book_for(
+        sessions,
+        add_slot(sessions, datetime(2026, 12, 3, 8, 0, tzinfo=UTC), bertil),
+        new_conversation(sessions),
+    )
+    with sessions() as session:
+        text = calendar_text(
+            bookings_of_coordinator(session, anna, NOW), "Lotsen: Anna", "lotsen.example", NOW
+        )
+    events = {
+        block.split("UID:booking-")[1].split("@")[0]: block
+        for block in text.split("BEGIN:VEVENT")[1:]
+    }
+    assert set(events) == {str(kept), str(cancelled)}
+    assert "STATUS:CONFIRMED" in events[str(kept)]
+    assert "STATUS:CANCELLED" in events[str(cancelled)]
+    assert f"booking-{others}@" not in text
+
+
+def test_a_reissued_calendar_address_retires_the_old_one_and_only_a_hash_is_stored(
+    client,
+    settings_env: str,  # type: ignore[no-untyped-def]
+) -> None:
+    from bot.db import get_sessionmaker
+
+    sessions = get_sessionmaker()
+    add_coordinator(sessions)
+    add_coordinator(sessions, "bertil.example")
+    with sessions.begin() as session:
+        first = new_calendar_token(session, "anna.example")
+        bertils = new_calendar_token(session, "bertil.example")
+    assert client.get(f"/calendar/{first}.ics").status_code == 200
+    with sessions.begin() as session:
+        second = new_calendar_token(session, "anna.example")
+    assert client.get(f"/calendar/{first}.ics").status_code == 404
+    assert client.get(f"/calendar/{second}.ics").status_code == 200
+    # Another coordinator's address is untouched by Anna's new one.
+    assert client.get(f"/calendar/{bertils}.ics").status_code == 200
+    with sessions() as session:
+        stored = session.scalars(select(Coordinator.calendar_token_hash)).all()
+    assert second not in stored and bertils not in stored
+    assert all(value and len(value) >= 32 for value in stored)
+    for secret in (first, second, bertils):
+        assert not any(secret in str(value) for value in stored)
 
 
 def test_calendar_feed_over_http(client, settings_env: str) -> None:  # type: ignore[no-untyped-def]

@@ -158,6 +158,8 @@ def fake_telegram() -> Iterator[FakeTelegram]:
     telegram.start()
     yield telegram
     telegram.stop()
+    # Whatever the test, the app sent Telegram nothing Telegram would refuse.
+    assert [reason for _call, reason in telegram.rejected] == []
 
 
 def telegram_env(monkeypatch: pytest.MonkeyPatch, telegram: FakeTelegram, mode: str) -> None:
@@ -500,11 +502,20 @@ def test_polling_mode_receives_updates_through_get_updates(
 
 
 def test_without_a_token_the_app_runs_without_telegram(
-    client: TestClient, fake_telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
+    fake_rasa: FakeRasa,
+    fake_telegram: FakeTelegram,
+    settings_env: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert client.post(WEBHOOK, json={}, headers=HEADERS).status_code == 404
-    assert client.post("/api/v1/conversations").status_code == 201
-    assert fake_telegram.calls == []
+    # Everything Telegram needs points at the fake, except the token.
+    telegram_env(monkeypatch, fake_telegram, "webhook")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "")
+    runtime.reset()
+    with TestClient(create_app()) as client:
+        assert client.post(WEBHOOK, json={}, headers=HEADERS).status_code == 404
+        assert client.post("/api/v1/conversations").status_code == 201
+        assert client.app.state.telegram is None  # type: ignore[attr-defined]
+    assert fake_telegram.calls == [] and fake_telegram.refused == []
 
 
 def test_without_a_token_start_up_says_telegram_is_off(

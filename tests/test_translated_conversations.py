@@ -107,6 +107,23 @@ def test_russian_text_in_a_swedish_conversation_switches_it_to_russian(
         assert session.get(Conversation, conversation_id).language == "ru"  # type: ignore[union-attr]
 
 
+def test_a_sentence_in_a_translated_language_switches_even_a_chosen_language(
+    client: TestClient, fake_rasa: FakeRasa, packages: Path
+) -> None:
+    conversation_id, headers = start(client, language="sv", language_chosen=True)
+    data = send(client, conversation_id, headers, text=RUSSIAN).json()
+    assert data["language"] == "ru"
+    assert fake_rasa.received[0]["metadata"]["person_language"] == "ru"
+    with get_sessionmaker()() as session:
+        conversation = session.get(Conversation, conversation_id)
+        assert conversation is not None and conversation.language == "ru"
+    # A chosen language of the assistant's own stays when the person writes another of
+    # them (someone practising Finnish in a Swedish conversation).
+    other_id, other_headers = start(client, language="sv", language_chosen=True)
+    finnish = "Hei, miten saan kotoutumissuunnitelman ja kuka sen tekee?"
+    assert send(client, other_id, other_headers, text=finnish).json()["language"] == "sv"
+
+
 def test_a_language_without_packages_is_told_which_there_are_and_offered_a_person(
     client: TestClient, fake_rasa: FakeRasa, packages: Path
 ) -> None:

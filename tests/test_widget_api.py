@@ -428,7 +428,8 @@ def test_the_stream_delivers_queued_messages_live_and_marks_them_sent(served_app
             # Quiet now: heartbeats keep the connection open.
             read_events(lines, lambda name, data: name == "comment" and data == "heartbeat")
             # Deleted elsewhere (another tab): the stream says so and ends.
-            assert http.delete(f"/api/v1/conversations/{conversation_id}", headers=headers)
+            gone = http.delete(f"/api/v1/conversations/{conversation_id}", headers=headers)
+            assert gone.status_code == 204
             assert read_events(lines, lambda name, _data: name == "gone")[-1][0] == "gone"
 
 

@@ -4,6 +4,12 @@ The real python-telegram-bot client talks to it through `base_url`. It records e
 call, serves `getUpdates` from a queue, and can answer the next sendMessage calls with
 429 (flood control, `retry_after`) or every call with 502, as Telegram does when it is
 overloaded.
+
+It refuses what Telegram refuses, with Telegram's answers: a method it does not know
+(404), a message text that is empty or longer than 4096 characters (counted in UTF-16
+code units, as Telegram does), callback data over 64 bytes, a keyboard that is not one,
+an unknown parse mode. Refused calls are kept in `rejected`; the tests' fixture fails a
+test whose app sent Telegram anything it would refuse.
 """
 
 from __future__ import annotations
@@ -47,8 +53,10 @@ class FakeTelegram:
     token: str = "123456:TEST-fake-token"
     port: int = field(default_factory=free_port)
     calls: list[Call] = field(default_factory=list)
-    # Calls answered with an error instead of being served.
+    # Calls answered with an error instead of being served (outage, flood control).
     refused: list[Call] = field(default_factory=list)
+    # Calls Telegram would refuse as malformed (400/404), with the reason.
+    rejected: list[tuple[Call, str]] = field(default_factory=list)
     down: bool = False
     flood_waits: int = 0
     retry_after: int = 1
@@ -79,6 +87,11 @@ class FakeTelegram:
             name = request.path_params["method"]
             params = await _params(request)
             call = Call(name, params)
+            problem = _problem(name, params)
+            if problem is not None:
+                status, description = problem
+                self.rejected.append((call, description))
+                return _error(status, description)
             if self.down:
                 self.refused.append(call)
                 return _error(502, "Bad Gateway")
@@ -129,6 +142,107 @@ class FakeTelegram:
         shut_down(self._server, self._thread)
         self._server = None
         self._thread = None
+
+
+# The Bot API methods Lotsen uses, and the ones a python-telegram-bot Application calls
+# on its own; any other name gets Telegram's 404.
+KNOWN_METHODS = frozenset(
+    {
+        "getMe",
+        "getUpdates",
+        "setWebhook",
+        "deleteWebhook",
+        "getWebhookInfo",
+        "sendMessage",
+        "sendChatAction",
+        "answerCallbackQuery",
+        "editMessageReplyMarkup",
+        "editMessageText",
+        "setMyCommands",
+        "deleteMyCommands",
+        "close",
+        "logOut",
+    }
+)
+MAX_TEXT_UTF16 = 4096
+MAX_CALLBACK_DATA_BYTES = 64
+MAX_CALLBACK_ANSWER_CHARS = 200
+PARSE_MODES = frozenset({"HTML", "Markdown", "MarkdownV2"})
+CHAT_ACTIONS = frozenset({"typing", "upload_photo", "record_voice", "upload_document"})
+BAD_MARKUP = "Bad Request: can't parse reply keyboard markup JSON object"
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _problem(name: str, params: dict[str, Any]) -> tuple[int, str] | None:
+    """What Telegram would answer instead of serving the call, if anything."""
+    if name not in KNOWN_METHODS:
+        return 404, "Not Found"
+    if (
+        name in ("sendMessage", "sendChatAction", "editMessageText")
+        and not str(params.get("chat_id", "")).lstrip("-").isdigit()
+    ):
+        if name != "editMessageText" or "inline_message_id" not in params:
+            return 400, "Bad Request: chat not found"
+    if name in ("sendMessage", "editMessageText"):
+        text = params.get("text")
+        if not isinstance(text, str) or not text.strip():
+            return 400, "Bad Request: message text is empty"
+        if utf16_length(text) > MAX_TEXT_UTF16:
+            return 400, "Bad Request: message is too long"
+    if "parse_mode" in params and params["parse_mode"] not in PARSE_MODES:
+        return 400, f"Bad Request: unsupported parse_mode: {params['parse_mode']}"
+    if name == "sendChatAction" and params.get("action") not in CHAT_ACTIONS:
+        return 400, "Bad Request: wrong parameter action in request"
+    if name == "answerCallbackQuery":
+        if not params.get("callback_query_id"):
+            return (
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            )
+        if len(str(params.get("text", ""))) > MAX_CALLBACK_ANSWER_CHARS:
+            return 400, "Bad Request: MESSAGE_TOO_LONG"
+    if "reply_markup" in params:
+        return _markup_problem(params["reply_markup"])
+    return None
+
+
+def _markup_problem(markup: Any) -> tuple[int, str] | None:
+    if isinstance(markup, str):
+        try:
+            markup = json.loads(markup)
+        except ValueError:
+            return 400, BAD_MARKUP
+    if not isinstance(markup, dict):
+        return 400, BAD_MARKUP
+    if "inline_keyboard" in markup:
+        rows = markup["inline_keyboard"]
+        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+            return (
+                400,
+                'Bad Request: field "inline_keyboard" of the InlineKeyboardMarkup should be '
+                "an Array of Arrays",
+            )
+        for button in (button for row in rows for button in row):
+            if not isinstance(button, dict) or not str(button.get("text", "")).strip():
+                return 400, "Bad Request: text buttons are unallowed in the inline keyboard"
+            actions = [key for key in ("callback_data", "url") if key in button]
+            if len(actions) != 1:
+                return 400, 'Bad Request: can\'t find field "callback_data"'
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA_BYTES:
+                return 400, "Bad Request: BUTTON_DATA_INVALID"
+        return None
+    if "keyboard" in markup:
+        rows = markup["keyboard"]
+        if not isinstance(rows, list) or not all(isinstance(row, list) and row for row in rows):
+            return 400, BAD_MARKUP
+        return None
+    if markup.get("remove_keyboard") is True or markup.get("force_reply") is True:
+        return None
+    return 400, BAD_MARKUP
 
 
 def _error(status: int, description: str, **extra: Any) -> JSONResponse:

@@ -16,11 +16,14 @@ from tests.support.system import RunningSystem
 
 MODEL_DIR = PROJECT_ROOT / "models"
 # The running system's translation packages (tests/support/argos_package.py: real packages,
-# random weights, so their output is nonsense): Russian is a translated language with
-# packages both ways; Swedish and Ukrainian reach each other through English. Arabic has none.
+# random weights, so their output is nonsense): Russian and Persian (written right to left)
+# are translated languages with packages both ways; Swedish and Ukrainian reach each other
+# through English. Arabic has none.
 SYSTEM_TRANSLATION_PAIRS = (
     ("ru", "en"),
     ("en", "ru"),
+    ("fa", "en"),
+    ("en", "fa"),
     ("uk", "en"),
     ("en", "uk"),
     ("sv", "en"),

@@ -199,6 +199,56 @@ def test_language_switcher_and_language_menu(page: Page, system: RunningSystem) 
     screenshot(page, "widget-machine-translated-ru")
 
 
+def test_a_right_to_left_language_turns_the_widget_right_to_left(
+    page: Page, system: RunningSystem
+) -> None:
+    open_demo(page, system, "sv")
+    page.locator(".lotsen-launcher").click()
+    expect(page.locator(WIDGET)).to_have_attribute("dir", "ltr")
+    page.locator(".lotsen-language-toggle").click()
+    # Persian is reached through the system's test packages, Arabic is not offered.
+    expect(page.locator('#lotsen-languages button[lang="ar"]')).to_have_count(0)
+    page.locator('#lotsen-languages button[lang="fa"]').click()
+    expect(page.locator(WIDGET)).to_have_attribute("dir", "rtl")
+    expect(page.locator(WIDGET)).to_have_attribute("lang", "fa")
+    say(page, "سلام، برنامه ادغام چیست؟")
+    expect(bot_messages(page).nth(1)).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+    assert session_entry(page)["language"] == "fa"
+    expect(page.locator(WIDGET)).to_have_attribute("dir", "rtl")
+    screenshot(page, "widget-right-to-left-fa")
+    # Back to Swedish, left to right again.
+    page.locator(".lotsen-language-toggle").click()
+    page.locator('#lotsen-languages button[lang="sv"]').click()
+    expect(page.locator(WIDGET)).to_have_attribute("dir", "ltr", timeout=REPLY_TIMEOUT_MS)
+
+
+def test_the_widget_makes_no_third_party_request_and_keeps_no_cookie_or_local_storage(
+    page: Page, system: RunningSystem
+) -> None:
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    open_demo(page, system, "en")
+    page.locator(".lotsen-launcher").click()
+    say(page, "What is the integration plan?")
+    expect(bot_messages(page).nth(1)).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+    page.locator(f"{WIDGET} .lotsen-reply").first.click()
+    expect(bot_messages(page).nth(2)).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+    page.reload()
+    page.locator(".lotsen-launcher").click()
+    expect(bot_messages(page).nth(2)).to_be_visible()
+
+    app_origin = system.app_url.rstrip("/")
+    # The page, the widget's script and style, its configuration, the conversation API and
+    # the event stream: every request went to Lotsen's own origin, none anywhere else.
+    assert any("/widget.js" in url for url in requested)
+    assert any("/api/v1/conversations" in url for url in requested)
+    others = [url for url in requested if not url.startswith(app_origin + "/")]
+    assert others == []
+    assert page.context.cookies() == []
+    assert page.evaluate("() => localStorage.length") == 0
+    assert page.evaluate("() => document.cookie") == ""
+
+
 def test_coordinator_reply_arrives_live_and_the_person_state_is_shown(
     page: Page, system: RunningSystem, store: ConversationStore
 ) -> None:
