@@ -25,6 +25,7 @@ from bot.channels.telegram import TelegramChannel, telegram_webhook
 from bot.channels.telegram_store import TelegramStore
 from bot.channels.widget import config as widget_config
 from bot.channels.widget import events as widget_events
+from bot.channels.widget import frame as widget_frame
 from bot.channels.widget import pages as widget_pages
 from bot.channels.widget.store import WidgetStore
 from bot.conversations.rasa_client import RasaClient
@@ -114,6 +115,7 @@ def create_app() -> Starlette:
         *widget_config.routes,
         *widget_events.routes,
         *widget_pages.routes,
+        *widget_frame.routes,
         *coordinator_routes.routes,
     ]
     settings = get_settings()
@@ -126,7 +128,11 @@ def create_app() -> Starlette:
         middleware=[
             # Outermost: everything after it sees the address a trusted proxy forwarded.
             proxy_headers(settings.trusted_proxies),
-            Middleware(WebSecurityMiddleware, allowed_origins=settings.widget_allowed_origins),
+            Middleware(
+                WebSecurityMiddleware,
+                allowed_origins=settings.widget_allowed_origins,
+                framable_paths=frozenset({widget_frame.FRAME_PATH}),
+            ),
         ],
     )
     # Event streams open per conversation (bot/channels/widget/events.py keeps it).

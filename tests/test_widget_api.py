@@ -33,6 +33,7 @@ from bot.db.models import (
 )
 from bot.http.ratelimit import SlidingWindowLimiter
 from bot.nlg.render import render_response
+from bot.settings import normalise_origin
 from tests.support.fake_rasa import FakeRasa
 from tests.support.system import free_port
 
@@ -552,10 +553,19 @@ def test_widget_files_are_served_with_security_headers_and_no_eval_or_html(
     if not (STATIC / "widget.js").is_file():
         pytest.fail("the widget is not built: run `make widget` (make install does)")
     client = make_client()
-    script = client.get("/widget.js")
-    assert script.status_code == 200
-    assert script.headers["content-type"].startswith("text/javascript")
-    assert_security_headers(script)
+    for name in ("/widget.js", "/widget-chat.js"):
+        script = client.get(name)
+        assert script.status_code == 200, name
+        assert script.headers["content-type"].startswith("text/javascript")
+        assert_security_headers(script)
+        assert_no_unsafe_script(script.text)
+    stylesheet = client.get("/widget.css")
+    assert stylesheet.status_code == 200
+    assert stylesheet.headers["content-type"].startswith("text/css")
+    assert "prefers-reduced-motion" in stylesheet.text
+
+
+def assert_no_unsafe_script(text: str) -> None:
     for forbidden in (
         "eval(",
         "new Function",
@@ -566,8 +576,64 @@ def test_widget_files_are_served_with_security_headers_and_no_eval_or_html(
         "document.cookie",
         "localStorage",
     ):
-        assert forbidden not in script.text, forbidden
-    stylesheet = client.get("/widget.css")
-    assert stylesheet.status_code == 200
-    assert stylesheet.headers["content-type"].startswith("text/css")
-    assert "prefers-reduced-motion" in stylesheet.text
+        assert forbidden not in text, forbidden
+
+
+def frame_of(client: TestClient, host: str, **query: str) -> httpx.Response:
+    params = {"municipality": "example", "language": "uk", "host": host, **query}
+    return client.get("/widget/frame", params=params)
+
+
+def test_the_chat_frame_may_be_shown_only_inside_the_sites_allowed_to_embed_it(
+    make_client: ClientFactory,
+) -> None:
+    client = make_client()
+    response = frame_of(client, ALLOWED)
+    assert response.status_code == 200
+    csp = response.headers["content-security-policy"]
+    directives = dict(part.strip().partition(" ")[::2] for part in csp.split(";"))
+    ancestors = set(directives["frame-ancestors"].split())
+    # The app's own pages (as opened, and its public address) and the allowed site only.
+    assert ancestors == {"'self'", "http://testserver", "http://localhost:8000", ALLOWED}
+    # X-Frame-Options cannot name sites; on this one page it would forbid every frame.
+    assert "x-frame-options" not in response.headers
+    assert directives["script-src"] == "'self'" and "unsafe-inline" not in csp
+    page = response.text
+    assert '<script src="/widget-chat.js" defer></script>' in page
+    assert 'data-municipality="example"' in page and 'lang="uk"' in page
+    assert all("src=" in script for script in re.findall(r"<script\b[^>]*>", page))
+    # The host page is told only its own origin, as the frame will post to it.
+    assert f'data-host="{normalise_origin(ALLOWED)}"' in page
+    # Every other page is still never framed.
+    assert client.get("/").headers["x-frame-options"] == "DENY"
+    assert_security_headers(client.get("/"))
+
+
+@pytest.mark.parametrize(
+    ("host", "query", "status"),
+    [
+        ("https://evil.example", {}, 403),
+        ("", {}, 403),
+        ("null", {}, 403),
+        (ALLOWED, {"municipality": "../secret"}, 404),
+        (ALLOWED, {"municipality": "nowhere"}, 404),
+    ],
+)
+def test_the_chat_frame_is_refused_to_other_sites_and_unknown_municipalities(
+    make_client: ClientFactory, host: str, query: dict[str, str], status: int
+) -> None:
+    response = frame_of(make_client(), host, **query)
+    assert response.status_code == status
+    assert "lotsen-widget" not in response.text and "widget-chat.js" not in response.text
+
+
+def test_the_chat_frame_falls_back_to_a_language_it_has_and_escapes_what_it_was_given(
+    make_client: ClientFactory,
+) -> None:
+    client = make_client()
+    page = frame_of(client, ALLOWED, language='"><script>').text
+    assert 'lang="sv"' in page and "<script>" not in page.replace(
+        '<script src="/widget-chat.js" defer></script>', ""
+    )
+    persian = frame_of(client, ALLOWED, language="fa").text
+    assert 'dir="rtl"' in persian

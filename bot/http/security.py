@@ -11,10 +11,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.settings import normalise_origin
 
 API_PREFIX = "/api/"
-# No inline script or style anywhere, nothing from another site, never framed.
+# No inline script or style anywhere, nothing from another site, never framed (but the
+# widget's own frame, which its route allows into the embedding sites), frames only from
+# the app itself (the demo page shows the widget's frame).
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    "connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
 )
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -29,9 +32,17 @@ CORS_MAX_AGE = "600"
 
 
 class WebSecurityMiddleware:
-    def __init__(self, app: ASGIApp, allowed_origins: frozenset[str]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        allowed_origins: frozenset[str],
+        framable_paths: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
         self.allowed_origins = allowed_origins
+        # Pages that set their own frame-ancestors: X-Frame-Options cannot name several
+        # sites, and a browser that knows CSP ignores it anyway, so it is left off them.
+        self.framable_paths = framable_paths
 
     def origin_allowed(self, origin: str, scope: Scope, headers: Headers) -> bool:
         if origin == "null":  # sandboxed frames, file:// pages
@@ -52,6 +63,7 @@ class WebSecurityMiddleware:
         origin = headers.get("origin")
         cors_origin: str | None = None
         api = scope["path"].startswith(API_PREFIX)
+        framable = scope["path"] in self.framable_paths
         if api and origin is not None:
             if not self.origin_allowed(origin, scope, headers):
                 await _secured(_refused_origin())(scope, receive, send)
@@ -65,7 +77,8 @@ class WebSecurityMiddleware:
             if message["type"] == "http.response.start":
                 response_headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
-                    response_headers.setdefault(name, value)
+                    if not (framable and name == "X-Frame-Options"):
+                        response_headers.setdefault(name, value)
                 if cors_origin is not None:
                     _add_cors(response_headers, cors_origin)
                 elif api:

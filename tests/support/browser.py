@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Frame, FrameLocator, Page, sync_playwright
 
 from bot.settings import PROJECT_ROOT
 
@@ -47,6 +47,25 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
+# The frame widget.js draws on the host page; the chat lives inside it.
+WIDGET_FRAME = "iframe#lotsen-widget-frame"
+
+
+def widget_chat(page: Page) -> FrameLocator:
+    """The widget's chat, to find things in (Playwright waits for the frame)."""
+    return page.frame_locator(WIDGET_FRAME)
+
+
+def widget_frame(page: Page) -> Frame:
+    """The widget's frame itself, to run a script in as the chat's own page would."""
+    handle = page.wait_for_selector(WIDGET_FRAME, state="attached")
+    assert handle is not None
+    frame = handle.content_frame()
+    assert frame is not None
+    frame.wait_for_load_state()
+    return frame
+
+
 def screenshot(page: Page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
@@ -54,7 +73,7 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
-def axe_violations(page: Page, selector: str) -> list[dict[str, object]]:
+def axe_violations(page: Page | Frame, selector: str) -> list[dict[str, object]]:
     """Serious and critical WCAG 2.1 A/AA violations inside `selector`, by axe-core.
     Evaluated through the DevTools protocol, so the page's strict CSP (no inline scripts)
     stays on while it is checked."""

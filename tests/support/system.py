@@ -49,6 +49,13 @@ class RunningSystem:
     # that packages installed for development do not change what tests see.
     translation_packages_dir: Path | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # A port for a page of another site that embeds the widget (a municipality's site in
+    # the browser tests): its origin is allowed to embed it.
+    embedding_site_port: int = field(default_factory=free_port)
+
+    @property
+    def embedding_site_url(self) -> str:
+        return f"http://127.0.0.1:{self.embedding_site_port}"
 
     @property
     def app_url(self) -> str:
@@ -86,6 +93,7 @@ class RunningSystem:
             RATE_LIMIT_CONVERSATION_MESSAGES="100000",
             RATE_LIMIT_ADDRESS_MESSAGES="100000",
             RATE_LIMIT_ADDRESS_CONVERSATIONS="100000",
+            LOTSEN_WIDGET_ALLOWED_ORIGINS=self.embedding_site_url,
             TRANSLATION_PACKAGES_DIR=str(
                 self.translation_packages_dir or self.workdir / "argos-packages"
             ),

@@ -18,7 +18,7 @@ from bot.db import make_engine
 from bot.db.models import CoordinatorRole, Message, MessageTranslation
 from bot.nlg.render import render_response
 from bot.settings import PROJECT_ROOT
-from tests.support.browser import axe_violations, screenshot
+from tests.support.browser import axe_violations, screenshot, widget_chat, widget_frame
 from tests.support.running import Person, is_cyrillic, texts
 from tests.support.system import RunningSystem
 
@@ -125,11 +125,12 @@ def test_from_the_widget_to_the_coordinator_and_back(
     sign_in(staff, system, coordinator)
 
     person.goto(f"{system.app_url}/?lang=uk")
-    person.locator(".lotsen-launcher").click()
-    person.get_by_role("button", name=strings["human"]).click()
-    notice = person.locator("#lotsen-widget .lotsen-notice")
+    chat = widget_chat(person)
+    chat.locator(".lotsen-launcher").click()
+    chat.get_by_role("button", name=strings["human"]).click()
+    notice = chat.locator("#lotsen-widget .lotsen-notice")
     expect(notice).to_have_text(strings["waiting"], timeout=60_000)
-    conversation_id = person.evaluate(
+    conversation_id = widget_frame(person).evaluate(
         "() => JSON.parse(Object.entries(sessionStorage)"
         ".find(([key]) => key.startsWith('lotsen-widget:'))[1]).id"
     )
@@ -142,16 +143,16 @@ def test_from_the_widget_to_the_coordinator_and_back(
     staff.get_by_role("textbox", name="Svar", exact=True).fill("Вітаю! Я Анна. Чим допомогти?")
     staff.get_by_label("Språket du skriver på").select_option("uk")
     staff.get_by_role("button", name="Skicka").click()
-    reply = person.locator("#lotsen-widget .lotsen-from-coordinator").last
+    reply = chat.locator("#lotsen-widget .lotsen-from-coordinator").last
     expect(reply).to_contain_text("Вітаю! Я Анна.", timeout=15_000)
     expect(reply.locator(".lotsen-sender")).to_contain_text("Anna")
     screenshot(person, "handoff-widget-1280")
 
     staff.get_by_role("button", name="Lämna tillbaka till chattboten").click()
     expect(notice).to_be_hidden(timeout=15_000)
-    person.locator("#lotsen-input").fill("Що таке інтеграційний план?")
+    chat.locator("#lotsen-input").fill("Що таке інтеграційний план?")
     person.keyboard.press("Enter")
-    expect(person.locator("#lotsen-widget .lotsen-from-bot .lotsen-text").last).to_contain_text(
+    expect(chat.locator("#lotsen-widget .lotsen-from-bot .lotsen-text").last).to_contain_text(
         "план", timeout=60_000
     )
     person.context.close()

@@ -13,17 +13,22 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, FrameLocator, Locator, Page, expect
 from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
 
 from bot.conversations.store import ConversationStore
 from bot.db import make_engine
 from bot.db.models import Conversation, Message, MessageSender, MessageStatus
 from bot.nlg.render import render_response
 from bot.settings import PROJECT_ROOT
-from tests.support.browser import axe_violations, screenshot
-from tests.support.system import RunningSystem
+from tests.support.browser import axe_violations, screenshot, widget_chat, widget_frame
+from tests.support.local_server import serve, shut_down
+from tests.support.system import RunningSystem, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -41,39 +46,45 @@ def store(system: RunningSystem) -> Iterator[ConversationStore]:
     engine.dispose()
 
 
+def chat(page: Page) -> FrameLocator:
+    return widget_chat(page)
+
+
 def open_demo(page: Page, system: RunningSystem, language: str = "sv") -> None:
     page.goto(f"{system.app_url}/?lang={language}")
-    expect(page.locator(".lotsen-launcher")).to_be_visible()
+    expect(chat(page).locator(".lotsen-launcher")).to_be_visible()
 
 
 def open_with_keyboard(page: Page) -> Locator:
     """Tabs from the top of the page to the launcher and presses Enter: no mouse."""
-    launcher = page.locator(".lotsen-launcher")
+    launcher = chat(page).locator(".lotsen-launcher")
     for _ in range(30):
         page.keyboard.press("Tab")
-        if launcher.evaluate("element => element === document.activeElement"):
+        if launcher.evaluate(
+            "element => document.hasFocus() && element === document.activeElement"
+        ):
             break
     else:
         pytest.fail("Tab never reached the widget's launcher")
     page.keyboard.press("Enter")
-    dialog = page.get_by_role("dialog")
+    dialog = chat(page).get_by_role("dialog")
     expect(dialog).to_be_visible()
-    expect(page.locator("#lotsen-input")).to_be_focused()
+    expect(chat(page).locator("#lotsen-input")).to_be_focused()
     return dialog
 
 
 def say(page: Page, text: str) -> None:
-    page.locator("#lotsen-input").fill(text)
+    chat(page).locator("#lotsen-input").fill(text)
     page.keyboard.press("Enter")
 
 
 def bot_messages(page: Page) -> Locator:
     # The first is the widget's own greeting.
-    return page.locator(f"{WIDGET} .lotsen-from-bot .lotsen-text")
+    return chat(page).locator(f"{WIDGET} .lotsen-from-bot .lotsen-text")
 
 
 def session_entry(page: Page) -> dict[str, str]:
-    entries = page.evaluate("() => Object.entries(sessionStorage)")
+    entries = widget_frame(page).evaluate("() => Object.entries(sessionStorage)")
     widget = [json.loads(value) for key, value in entries if key.startswith("lotsen-widget:")]
     assert len(widget) == 1, entries
     return widget[0]
@@ -92,8 +103,9 @@ def message_status(store: ConversationStore, message_id: int, until: str) -> str
 
 def focus_is_in_dialog(page: Page) -> bool:
     return bool(
-        page.evaluate(
-            "() => document.getElementById('lotsen-panel').contains(document.activeElement)"
+        widget_frame(page).evaluate(
+            "() => document.hasFocus()"
+            " && document.getElementById('lotsen-panel').contains(document.activeElement)"
         )
     )
 
@@ -114,28 +126,30 @@ def test_keyboard_only_ukrainian_answer_button_reload_and_delete(
         page.keyboard.press(key)
         assert focus_is_in_dialog(page), key
 
-    page.locator("#lotsen-input").focus()
+    chat(page).locator("#lotsen-input").focus()
     page.keyboard.type(UKRAINIAN_QUESTION)
     page.keyboard.press("Enter")
     expected = render_response("utter_integration_plan", "uk").text.splitlines()[0]
     expect(bot_messages(page).nth(1)).to_contain_text(expected[:60], timeout=REPLY_TIMEOUT_MS)
-    expect(page.locator(f"{WIDGET} .lotsen-from-user").first).to_contain_text(UKRAINIAN_QUESTION)
+    expect(chat(page).locator(f"{WIDGET} .lotsen-from-user").first).to_contain_text(
+        UKRAINIAN_QUESTION
+    )
     expect(dialog).to_have_accessible_name(STRINGS["uk"]["title"])
 
     # A quick reply, pressed with the keyboard: its title is shown as the person's message.
-    reply = page.locator(f"{WIDGET} .lotsen-reply").first
+    reply = chat(page).locator(f"{WIDGET} .lotsen-reply").first
     title = reply.inner_text()
     reply.focus()
     page.keyboard.press("Enter")
-    expect(page.locator(f"{WIDGET} .lotsen-from-user").nth(1)).to_have_text(re.compile(title))
+    expect(chat(page).locator(f"{WIDGET} .lotsen-from-user").nth(1)).to_have_text(re.compile(title))
     expect(bot_messages(page).nth(2)).to_be_visible(timeout=REPLY_TIMEOUT_MS)
     assert re.search("[а-яіїєґ]", bot_messages(page).nth(2).inner_text(), re.IGNORECASE)
 
     # Reloaded, the conversation is still there, in the same order.
     conversation = session_entry(page)
     page.reload()
-    page.locator(".lotsen-launcher").click()
-    users = page.locator(f"{WIDGET} .lotsen-from-user")
+    chat(page).locator(".lotsen-launcher").click()
+    users = chat(page).locator(f"{WIDGET} .lotsen-from-user")
     expect(users).to_have_count(2)
     expect(users.first).to_contain_text(UKRAINIAN_QUESTION)
     expect(bot_messages(page).nth(1)).to_contain_text(expected[:60])
@@ -143,15 +157,15 @@ def test_keyboard_only_ukrainian_answer_button_reload_and_delete(
     # Escape closes and gives focus back to the launcher.
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
-    expect(page.locator(".lotsen-launcher")).to_be_focused()
+    expect(chat(page).locator(".lotsen-launcher")).to_be_focused()
 
     # Start over: the conversation is erased on the server as well.
     page.keyboard.press("Enter")
-    page.get_by_role("button", name=STRINGS["uk"]["restart"]).click()
-    page.get_by_role("button", name=STRINGS["uk"]["confirmYes"]).click()
-    expect(page.locator(f"{WIDGET} .lotsen-notice")).to_have_text(STRINGS["uk"]["deleted"])
+    chat(page).get_by_role("button", name=STRINGS["uk"]["restart"]).click()
+    chat(page).get_by_role("button", name=STRINGS["uk"]["confirmYes"]).click()
+    expect(chat(page).locator(f"{WIDGET} .lotsen-notice")).to_have_text(STRINGS["uk"]["deleted"])
     expect(users).to_have_count(0)
-    assert page.evaluate("() => sessionStorage.length") == 0
+    assert widget_frame(page).evaluate("() => sessionStorage.length") == 0
     gone = httpx.get(
         f"{system.app_url}/api/v1/conversations/{conversation['id']}/messages",
         headers={"Authorization": f"Bearer {conversation['token']}"},
@@ -161,40 +175,46 @@ def test_keyboard_only_ukrainian_answer_button_reload_and_delete(
 
 def test_language_switcher_and_language_menu(page: Page, system: RunningSystem) -> None:
     open_demo(page, system, "sv")
-    expect(page.locator(".lotsen-launcher")).to_have_accessible_name(STRINGS["sv"]["launcher"])
+    expect(chat(page).locator(".lotsen-launcher")).to_have_accessible_name(
+        STRINGS["sv"]["launcher"]
+    )
     # The page's own switcher reloads it in Finnish, and the widget follows the page.
     page.get_by_role("link", name="Suomi").click()
     expect(page).to_have_url(re.compile(r"\?lang=fi$"))
     expect(page.locator("html")).to_have_attribute("lang", "fi")
-    expect(page.locator(".lotsen-launcher")).to_have_accessible_name(STRINGS["fi"]["launcher"])
+    expect(chat(page).locator(".lotsen-launcher")).to_have_accessible_name(
+        STRINGS["fi"]["launcher"]
+    )
 
     # The widget's language menu, before anything is said: only the widget changes.
-    page.locator(".lotsen-launcher").click()
-    page.locator(".lotsen-language-toggle").click()
-    page.locator('#lotsen-languages button[lang="en"]').click()
-    expect(page.get_by_role("dialog")).to_have_accessible_name(STRINGS["en"]["title"])
-    expect(page.locator(WIDGET)).to_have_attribute("lang", "en")
+    chat(page).locator(".lotsen-launcher").click()
+    chat(page).locator(".lotsen-language-toggle").click()
+    chat(page).locator('#lotsen-languages button[lang="en"]').click()
+    expect(chat(page).get_by_role("dialog")).to_have_accessible_name(STRINGS["en"]["title"])
+    expect(chat(page).locator(WIDGET)).to_have_attribute("lang", "en")
     say(page, "What is civic orientation?")
     expect(bot_messages(page).nth(1)).to_be_visible(timeout=REPLY_TIMEOUT_MS)
     assert session_entry(page)["language"] == "en"
 
     # During a conversation the assistant itself changes language, and says so.
-    page.locator(".lotsen-language-toggle").click()
-    page.locator('#lotsen-languages button[lang="sv"]').click()
+    chat(page).locator(".lotsen-language-toggle").click()
+    chat(page).locator('#lotsen-languages button[lang="sv"]').click()
     changed = render_response("utter_language_changed", "sv").text
     expect(bot_messages(page).last).to_have_text(changed, timeout=REPLY_TIMEOUT_MS)
-    expect(page.get_by_role("dialog")).to_have_accessible_name(STRINGS["sv"]["title"])
+    expect(chat(page).get_by_role("dialog")).to_have_accessible_name(STRINGS["sv"]["title"])
 
     # Russian is reached through machine translation (the system's test packages): the
     # menu offers it under its note, and the answers come translated with a notice.
-    page.locator(".lotsen-language-toggle").click()
-    expect(page.locator(".lotsen-languages-note")).to_have_text(STRINGS["sv"]["machineTranslated"])
-    expect(page.locator('#lotsen-languages button[lang="ar"]')).to_have_count(0)
+    chat(page).locator(".lotsen-language-toggle").click()
+    expect(chat(page).locator(".lotsen-languages-note")).to_have_text(
+        STRINGS["sv"]["machineTranslated"]
+    )
+    expect(chat(page).locator('#lotsen-languages button[lang="ar"]')).to_have_count(0)
     screenshot(page, "widget-language-menu")
-    page.locator('#lotsen-languages button[lang="ru"]').click()
+    chat(page).locator('#lotsen-languages button[lang="ru"]').click()
     notice = render_response("utter_machine_translated_answer", "en").text
     expect(bot_messages(page).last).to_contain_text(notice, timeout=REPLY_TIMEOUT_MS)
-    expect(page.locator(".lotsen-language-toggle")).to_contain_text("Русский")
+    expect(chat(page).locator(".lotsen-language-toggle")).to_contain_text("Русский")
     assert session_entry(page)["language"] == "ru"
     screenshot(page, "widget-machine-translated-ru")
 
@@ -203,23 +223,23 @@ def test_a_right_to_left_language_turns_the_widget_right_to_left(
     page: Page, system: RunningSystem
 ) -> None:
     open_demo(page, system, "sv")
-    page.locator(".lotsen-launcher").click()
-    expect(page.locator(WIDGET)).to_have_attribute("dir", "ltr")
-    page.locator(".lotsen-language-toggle").click()
+    chat(page).locator(".lotsen-launcher").click()
+    expect(chat(page).locator(WIDGET)).to_have_attribute("dir", "ltr")
+    chat(page).locator(".lotsen-language-toggle").click()
     # Persian is reached through the system's test packages, Arabic is not offered.
-    expect(page.locator('#lotsen-languages button[lang="ar"]')).to_have_count(0)
-    page.locator('#lotsen-languages button[lang="fa"]').click()
-    expect(page.locator(WIDGET)).to_have_attribute("dir", "rtl")
-    expect(page.locator(WIDGET)).to_have_attribute("lang", "fa")
+    expect(chat(page).locator('#lotsen-languages button[lang="ar"]')).to_have_count(0)
+    chat(page).locator('#lotsen-languages button[lang="fa"]').click()
+    expect(chat(page).locator(WIDGET)).to_have_attribute("dir", "rtl")
+    expect(chat(page).locator(WIDGET)).to_have_attribute("lang", "fa")
     say(page, "سلام، برنامه ادغام چیست؟")
     expect(bot_messages(page).nth(1)).to_be_visible(timeout=REPLY_TIMEOUT_MS)
     assert session_entry(page)["language"] == "fa"
-    expect(page.locator(WIDGET)).to_have_attribute("dir", "rtl")
+    expect(chat(page).locator(WIDGET)).to_have_attribute("dir", "rtl")
     screenshot(page, "widget-right-to-left-fa")
     # Back to Swedish, left to right again.
-    page.locator(".lotsen-language-toggle").click()
-    page.locator('#lotsen-languages button[lang="sv"]').click()
-    expect(page.locator(WIDGET)).to_have_attribute("dir", "ltr", timeout=REPLY_TIMEOUT_MS)
+    chat(page).locator(".lotsen-language-toggle").click()
+    chat(page).locator('#lotsen-languages button[lang="sv"]').click()
+    expect(chat(page).locator(WIDGET)).to_have_attribute("dir", "ltr", timeout=REPLY_TIMEOUT_MS)
 
 
 def test_the_widget_makes_no_third_party_request_and_keeps_no_cookie_or_local_storage(
@@ -228,13 +248,13 @@ def test_the_widget_makes_no_third_party_request_and_keeps_no_cookie_or_local_st
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
     open_demo(page, system, "en")
-    page.locator(".lotsen-launcher").click()
+    chat(page).locator(".lotsen-launcher").click()
     say(page, "What is the integration plan?")
     expect(bot_messages(page).nth(1)).to_be_visible(timeout=REPLY_TIMEOUT_MS)
-    page.locator(f"{WIDGET} .lotsen-reply").first.click()
+    chat(page).locator(f"{WIDGET} .lotsen-reply").first.click()
     expect(bot_messages(page).nth(2)).to_be_visible(timeout=REPLY_TIMEOUT_MS)
     page.reload()
-    page.locator(".lotsen-launcher").click()
+    chat(page).locator(".lotsen-launcher").click()
     expect(bot_messages(page).nth(2)).to_be_visible()
 
     app_origin = system.app_url.rstrip("/")
@@ -245,17 +265,101 @@ def test_the_widget_makes_no_third_party_request_and_keeps_no_cookie_or_local_st
     others = [url for url in requested if not url.startswith(app_origin + "/")]
     assert others == []
     assert page.context.cookies() == []
-    assert page.evaluate("() => localStorage.length") == 0
-    assert page.evaluate("() => document.cookie") == ""
+    for document in (page, widget_frame(page)):
+        assert document.evaluate("() => localStorage.length") == 0
+        assert document.evaluate("() => document.cookie") == ""
+
+
+def embedding_page(system: RunningSystem) -> Starlette:
+    """A municipality's own page on another site, with the one tag, and a script of its own
+    that keeps whatever the widget tells the page (as analytics would)."""
+    html = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Exempelby</title>
+<script>
+window.seen = [];
+window.addEventListener("message", (event) => window.seen.push(JSON.stringify(event.data)));
+</script></head>
+<body><h1>Exempelby</h1><p>Integration services.</p>
+<script src="{system.app_url}/widget.js" data-municipality="example" defer></script>
+</body></html>"""
+
+    async def page(_request: Request) -> HTMLResponse:
+        return HTMLResponse(html)
+
+    return Starlette(routes=[Route("/", page)])
+
+
+@pytest.fixture
+def municipal_site(system: RunningSystem) -> Iterator[str]:
+    server, thread = serve(embedding_page(system), system.embedding_site_port, "municipal site")
+    yield system.embedding_site_url
+    shut_down(server, thread)
+
+
+@pytest.fixture
+def unknown_site(system: RunningSystem) -> Iterator[str]:
+    port = free_port()
+    server, thread = serve(embedding_page(system), port, "a site not allowed")
+    yield f"http://127.0.0.1:{port}"
+    shut_down(server, thread)
+
+
+def test_a_script_on_the_host_page_cannot_read_the_conversation(
+    page: Page, system: RunningSystem, municipal_site: str
+) -> None:
+    page.goto(municipal_site)
+    chat(page).locator(".lotsen-launcher").click()
+    question = "How do I get an integration plan?"
+    say(page, question)
+    expect(bot_messages(page).nth(1)).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+    conversation = session_entry(page)
+    answer = bot_messages(page).nth(1).inner_text()
+
+    # Everything a script of the host page can reach: its storage, cookies, the page itself
+    # (the frame's address among it), and every message the widget sent it.
+    reachable = page.evaluate(
+        """() => JSON.stringify([{...sessionStorage}, {...localStorage}, document.cookie,
+            document.documentElement.outerHTML, window.seen])"""
+    )
+    for secret in (conversation["token"], conversation["id"], question, answer[:40]):
+        assert secret not in reachable
+    assert page.evaluate("() => window.seen.length") > 0
+    # The frame's own document and storage are another origin's.
+    blocked = page.evaluate(
+        """() => {
+            const frame = document.getElementById("lotsen-widget-frame");
+            let storage;
+            try { storage = frame.contentWindow.sessionStorage.length; }
+            catch (error) { storage = error.name; }
+            return {document: frame.contentDocument === null, storage};
+        }"""
+    )
+    assert blocked == {"document": True, "storage": "SecurityError"}
+    screenshot(page, "widget-on-another-site")
+
+
+def test_a_site_not_allowed_to_embed_the_widget_gets_no_chat(
+    page: Page, system: RunningSystem, unknown_site: str
+) -> None:
+    page.goto(unknown_site)
+    # Once the frame has loaded, an allowed site's would show the launcher (the chat's
+    # script is deferred, so it has run by then).
+    frame = widget_frame(page)
+    assert frame.locator(".lotsen-launcher").count() == 0
+    refused = httpx.get(
+        f"{system.app_url}/widget/frame",
+        params={"municipality": "example", "language": "en", "host": unknown_site},
+    )
+    assert refused.status_code == 403
 
 
 def test_coordinator_reply_arrives_live_and_the_person_state_is_shown(
     page: Page, system: RunningSystem, store: ConversationStore
 ) -> None:
     open_demo(page, system, "sv")
-    page.locator(".lotsen-launcher").click()
-    page.get_by_role("button", name=STRINGS["sv"]["human"]).click()
-    expect(page.locator(f"{WIDGET} .lotsen-from-user")).to_have_text(
+    chat(page).locator(".lotsen-launcher").click()
+    chat(page).get_by_role("button", name=STRINGS["sv"]["human"]).click()
+    expect(chat(page).locator(f"{WIDGET} .lotsen-from-user")).to_have_text(
         re.compile(STRINGS["sv"]["humanShown"])
     )
     expect(bot_messages(page).nth(1)).to_be_visible(timeout=REPLY_TIMEOUT_MS)
@@ -266,9 +370,9 @@ def test_coordinator_reply_arrives_live_and_the_person_state_is_shown(
         session.execute(
             update(Conversation).where(Conversation.id == conversation_id).values(state="human")
         )
-    notice = page.locator(f"{WIDGET} .lotsen-notice")
+    notice = chat(page).locator(f"{WIDGET} .lotsen-notice")
     expect(notice).to_have_text(STRINGS["sv"]["withHuman"])
-    expect(page.get_by_role("button", name=STRINGS["sv"]["human"])).to_be_hidden()
+    expect(chat(page).get_by_role("button", name=STRINGS["sv"]["human"])).to_be_hidden()
 
     queued = store.queue_outbound(
         conversation_id,
@@ -277,7 +381,7 @@ def test_coordinator_reply_arrives_live_and_the_person_state_is_shown(
         sender=MessageSender.COORDINATOR,
         sender_name="Anna",
     )
-    coordinator = page.locator(f"{WIDGET} .lotsen-from-coordinator")
+    coordinator = chat(page).locator(f"{WIDGET} .lotsen-from-coordinator")
     expect(coordinator).to_contain_text("Jag heter Anna")
     expect(coordinator.locator(".lotsen-sender")).to_contain_text("Anna")
     screenshot(page, "widget-coordinator-1280")
@@ -293,7 +397,7 @@ def test_coordinator_reply_arrives_live_and_the_person_state_is_shown(
 
     # A reply while the panel is closed: the launcher tells, the panel then shows it.
     page.keyboard.press("Escape")
-    launcher = page.locator(".lotsen-launcher")
+    launcher = chat(page).locator(".lotsen-launcher")
     badge = launcher.locator(".lotsen-badge")
     expect(badge).to_be_hidden()
     store.queue_outbound(
@@ -320,11 +424,13 @@ def test_axe_finds_no_serious_violations_in_the_open_widget(
     context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = context.new_page()
     open_demo(page, system, "sv")
-    page.locator(".lotsen-launcher").click()
+    chat(page).locator(".lotsen-launcher").click()
     say(page, "Vad är en integrationsplan?")
-    expect(page.locator(f"{WIDGET} .lotsen-reply").first).to_be_visible(timeout=REPLY_TIMEOUT_MS)
-    page.locator(".lotsen-language-toggle").click()
-    assert axe_violations(page, WIDGET) == []
+    expect(chat(page).locator(f"{WIDGET} .lotsen-reply").first).to_be_visible(
+        timeout=REPLY_TIMEOUT_MS
+    )
+    chat(page).locator(".lotsen-language-toggle").click()
+    assert axe_violations(widget_frame(page), WIDGET) == []
     page.keyboard.press("Escape")
     screenshot(page, "widget-open-1280")
     context.close()
@@ -336,10 +442,10 @@ def test_html_in_messages_is_shown_as_text(
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     open_demo(page, system, "en")
-    page.locator(".lotsen-launcher").click()
+    chat(page).locator(".lotsen-launcher").click()
     attack = "<img src=x onerror=alert(1)>"
     say(page, attack)
-    expect(page.locator(f"{WIDGET} .lotsen-from-user .lotsen-text")).to_have_text(attack)
+    expect(chat(page).locator(f"{WIDGET} .lotsen-from-user .lotsen-text")).to_have_text(attack)
     expect(bot_messages(page).nth(1)).to_be_visible(timeout=REPLY_TIMEOUT_MS)
 
     # Links in a message: only http(s) become links, and they open safely.
@@ -350,13 +456,13 @@ def test_html_in_messages_is_shown_as_text(
         sender=MessageSender.COORDINATOR,
         sender_name="Anna",
     )
-    coordinator = page.locator(f"{WIDGET} .lotsen-from-coordinator .lotsen-text")
+    coordinator = chat(page).locator(f"{WIDGET} .lotsen-from-coordinator .lotsen-text")
     expect(coordinator).to_contain_text("<b>bold</b>")
     links = coordinator.locator("a")
     expect(links).to_have_count(1)
     expect(links).to_have_attribute("href", "https://example.invalid/guide")
     expect(links).to_have_attribute("rel", "noopener noreferrer")
-    assert page.locator(f"{WIDGET} img, {WIDGET} b").count() == 0
+    assert chat(page).locator(f"{WIDGET} img, {WIDGET} b").count() == 0
     assert dialogs == []
 
 
@@ -366,13 +472,13 @@ def test_usable_on_a_narrow_phone(browser: Browser, system: RunningSystem, width
     page = context.new_page()
     try:
         open_demo(page, system, "fi")
-        page.locator(".lotsen-launcher").click()
-        panel = page.locator("#lotsen-panel")
+        chat(page).locator(".lotsen-launcher").click()
+        panel = chat(page).locator("#lotsen-panel")
         box = panel.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
         say(page, "Mikä on kotoutumissuunnitelma?")
         expect(bot_messages(page).nth(1)).to_be_visible(timeout=REPLY_TIMEOUT_MS)
-        for control in (page.locator("#lotsen-input"), page.locator(".lotsen-send")):
+        for control in (chat(page).locator("#lotsen-input"), chat(page).locator(".lotsen-send")):
             expect(control).to_be_in_viewport()
         # Nothing sticks out sideways.
         assert page.evaluate("() => document.documentElement.scrollWidth") <= width
@@ -383,9 +489,11 @@ def test_usable_on_a_narrow_phone(browser: Browser, system: RunningSystem, width
 
 def test_text_at_200_percent_still_fits(page: Page, system: RunningSystem) -> None:
     open_demo(page, system, "sv")
-    # The reader's text size doubled (the panel is sized in rem).
-    page.evaluate("() => { document.documentElement.style.fontSize = '200%'; }")
-    page.locator(".lotsen-launcher").click()
+    # The reader's text size doubled, as the browser's setting does for every page (the
+    # panel and its frame are sized in rem).
+    for document in (page, widget_frame(page)):
+        document.evaluate("() => { document.documentElement.style.fontSize = '200%'; }")
+    chat(page).locator(".lotsen-launcher").click()
     for control in ("#lotsen-input", ".lotsen-send", ".lotsen-close", ".lotsen-human"):
-        expect(page.locator(control)).to_be_in_viewport()
+        expect(chat(page).locator(control)).to_be_in_viewport()
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 1280

@@ -1,5 +1,7 @@
 """The demo municipal page at `/`, which embeds the widget exactly as a municipality's site
-would, and the widget's files (built by `make widget` into bot/channels/widget/static/)."""
+would, and the widget's files (built by `make widget` into bot/channels/widget/static/):
+`widget.js`, the one tag a site embeds, which draws the frame (`frame.py`), and
+`widget-chat.js` with `widget.css`, the chat inside it."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 # The built widget (git-ignored, made by `make widget`) and the demo page's own style.
 ASSETS = {
     "/widget.js": ("widget.js", "text/javascript; charset=utf-8"),
+    "/widget-chat.js": ("widget-chat.js", "text/javascript; charset=utf-8"),
     "/widget.css": ("widget.css", "text/css; charset=utf-8"),
     "/demo.css": ("demo.css", "text/css; charset=utf-8"),
 }
