@@ -100,7 +100,11 @@ def new_conversation(sessions: sessionmaker[Session], language: str = "uk") -> s
 
 
 def book_for(
-    sessions: sessionmaker[Session], slot_id: int, conversation_id: str, case_id: int | None = None
+    sessions: sessionmaker[Session],
+    slot_id: int,
+    conversation_id: str,
+    case_id: int | None = None,
+    details: BookingDetails = DETAILS,
 ) -> int:
     return book(
         sessions,
@@ -110,7 +114,7 @@ def book_for(
         case_id=case_id,
         channel="web",
         language="uk",
-        details=DETAILS,
+        details=details,
         now=NOW,
         actor="test",
     ).id
@@ -342,17 +346,12 @@ def test_booking_a_plan_meeting_marks_the_plan_in_progress(
         case.assessment_state = AssessmentState.DONE
         case_id = case.id
     plan = replace(DETAILS, purpose=BookingPurpose.PLAN)
-    book(
+    book_for(
         sessions,
-        slot_id=add_slot(sessions, NOW + timedelta(days=1), coordinator),
-        municipality="example",
-        conversation_id=new_conversation(sessions),
-        case_id=case_id,
-        channel="web",
-        language="uk",
-        details=plan,
-        now=NOW,
-        actor="test",
+        add_slot(sessions, NOW + timedelta(days=1), coordinator),
+        new_conversation(sessions),
+        case_id,
+        plan,
     )
     with sessions() as session:
         case = session.get(ClientCase, case_id)
@@ -370,17 +369,12 @@ def test_booking_a_plan_meeting_marks_the_plan_in_progress(
         case = session.get(ClientCase, case_id)
         assert case is not None
         case.plan_state = PlanState.DONE
-    book(
+    book_for(
         sessions,
-        slot_id=add_slot(sessions, NOW + timedelta(days=2), coordinator),
-        municipality="example",
-        conversation_id=new_conversation(sessions),
-        case_id=case_id,
-        channel="web",
-        language="uk",
-        details=plan,
-        now=NOW,
-        actor="test",
+        add_slot(sessions, NOW + timedelta(days=2), coordinator),
+        new_conversation(sessions),
+        case_id,
+        plan,
     )
     with sessions() as session:
         case = session.get(ClientCase, case_id)
