@@ -131,7 +131,7 @@ def test_from_the_widget_to_the_coordinator_and_back(
     notice = chat.locator("#lotsen-widget .lotsen-notice")
     expect(notice).to_have_text(strings["waiting"], timeout=60_000)
     conversation_id = widget_frame(person).evaluate(
-        "() => JSON.parse(Object.entries(sessionStorage)"
+        "() => JSON.parse(Object.entries(localStorage)"
         ".find(([key]) => key.startsWith('lotsen-widget:'))[1]).id"
     )
 

@@ -50,6 +50,14 @@ def chat(page: Page) -> FrameLocator:
     return widget_chat(page)
 
 
+def launcher_name(language: str) -> re.Pattern[str]:
+    """The launcher says it in the page's language first, then in the other three."""
+    others = [STRINGS[code]["launcher"] for code in ("sv", "fi", "uk", "en") if code != language]
+    return re.compile(
+        "^" + re.escape(STRINGS[language]["launcher"]) + ".*" + ".*".join(map(re.escape, others))
+    )
+
+
 def open_demo(page: Page, system: RunningSystem, language: str = "sv") -> None:
     page.goto(f"{system.app_url}/?lang={language}")
     expect(chat(page).locator(".lotsen-launcher")).to_be_visible()
@@ -84,7 +92,8 @@ def bot_messages(page: Page) -> Locator:
 
 
 def session_entry(page: Page) -> dict[str, str]:
-    entries = widget_frame(page).evaluate("() => Object.entries(sessionStorage)")
+    """The conversation the widget keeps on this device (the frame's localStorage)."""
+    entries = widget_frame(page).evaluate("() => Object.entries(localStorage)")
     widget = [json.loads(value) for key, value in entries if key.startswith("lotsen-widget:")]
     assert len(widget) == 1, entries
     return widget[0]
@@ -165,7 +174,7 @@ def test_keyboard_only_ukrainian_answer_button_reload_and_delete(
     chat(page).get_by_role("button", name=STRINGS["uk"]["confirmYes"]).click()
     expect(chat(page).locator(f"{WIDGET} .lotsen-notice")).to_have_text(STRINGS["uk"]["deleted"])
     expect(users).to_have_count(0)
-    assert widget_frame(page).evaluate("() => sessionStorage.length") == 0
+    assert widget_frame(page).evaluate("() => localStorage.length") == 0
     gone = httpx.get(
         f"{system.app_url}/api/v1/conversations/{conversation['id']}/messages",
         headers={"Authorization": f"Bearer {conversation['token']}"},
@@ -175,16 +184,12 @@ def test_keyboard_only_ukrainian_answer_button_reload_and_delete(
 
 def test_language_switcher_and_language_menu(page: Page, system: RunningSystem) -> None:
     open_demo(page, system, "sv")
-    expect(chat(page).locator(".lotsen-launcher")).to_have_accessible_name(
-        STRINGS["sv"]["launcher"]
-    )
+    expect(chat(page).locator(".lotsen-launcher")).to_have_accessible_name(launcher_name("sv"))
     # The page's own switcher reloads it in Finnish, and the widget follows the page.
     page.get_by_role("link", name="Suomi").click()
     expect(page).to_have_url(re.compile(r"\?lang=fi$"))
     expect(page.locator("html")).to_have_attribute("lang", "fi")
-    expect(chat(page).locator(".lotsen-launcher")).to_have_accessible_name(
-        STRINGS["fi"]["launcher"]
-    )
+    expect(chat(page).locator(".lotsen-launcher")).to_have_accessible_name(launcher_name("fi"))
 
     # The widget's language menu, before anything is said: only the widget changes.
     chat(page).locator(".lotsen-launcher").click()
@@ -266,8 +271,12 @@ def test_the_widget_makes_no_third_party_request_and_keeps_no_cookie_or_local_st
     assert others == []
     assert page.context.cookies() == []
     for document in (page, widget_frame(page)):
-        assert document.evaluate("() => localStorage.length") == 0
         assert document.evaluate("() => document.cookie") == ""
+        assert document.evaluate("() => sessionStorage.length") == 0
+    # The frame keeps only which conversation is this device's (the demo page is Lotsen's
+    # own, so it shares the frame's storage; another site's page sees none of it, below).
+    kept = widget_frame(page).evaluate("() => Object.values(localStorage)")
+    assert len(kept) == 1 and set(json.loads(kept[0])) == {"id", "token", "language"}
 
 
 def embedding_page(system: RunningSystem) -> Starlette:
@@ -353,6 +362,122 @@ def test_a_site_not_allowed_to_embed_the_widget_gets_no_chat(
     assert refused.status_code == 403
 
 
+def test_the_conversation_continues_in_a_new_tab_and_on_a_return_visit(
+    browser: Browser, system: RunningSystem
+) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    try:
+        first = context.new_page()
+        open_demo(first, system, "uk")
+        chat(first).locator(".lotsen-launcher").click()
+        say(first, UKRAINIAN_QUESTION)
+        expect(bot_messages(first).nth(1)).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+        conversation = session_entry(first)
+
+        # Another tab of the same site: the same conversation, not a new one.
+        second = context.new_page()
+        open_demo(second, system, "uk")
+        chat(second).locator(".lotsen-launcher").click()
+        expect(chat(second).locator(f"{WIDGET} .lotsen-from-user")).to_contain_text(
+            UKRAINIAN_QUESTION
+        )
+        assert session_entry(second)["id"] == conversation["id"]
+
+        # Every tab closed, the person comes back later on the same device.
+        first.close()
+        second.close()
+        again = context.new_page()
+        open_demo(again, system, "uk")
+        chat(again).locator(".lotsen-launcher").click()
+        expect(bot_messages(again).nth(1)).to_be_visible()
+        assert session_entry(again)["id"] == conversation["id"]
+        # Deleting it there forgets it on this device.
+        chat(again).get_by_role("button", name=STRINGS["uk"]["restart"]).click()
+        chat(again).get_by_role("button", name=STRINGS["uk"]["confirmYes"]).click()
+        expect(chat(again).locator(f"{WIDGET} .lotsen-notice")).to_have_text(
+            STRINGS["uk"]["deleted"]
+        )
+        assert widget_frame(again).evaluate("() => localStorage.length") == 0
+    finally:
+        context.close()
+
+
+def test_a_newcomer_who_reads_no_swedish_is_invited_in_their_language_first(
+    page: Page, system: RunningSystem
+) -> None:
+    open_demo(page, system, "sv")
+    launcher = chat(page).locator(".lotsen-launcher")
+    # The launcher and the greeting say it in every language, each marked as such.
+    for code in ("fi", "uk", "en"):
+        expect(launcher.locator(f'[lang="{code}"]')).to_have_text(STRINGS[code]["launcher"])
+    launcher.click()
+    greeting = chat(page).locator(f"{WIDGET} .lotsen-from-bot").first
+    for code in ("fi", "uk", "en"):
+        expect(greeting.locator(f'li[lang="{code}"]')).to_have_text(STRINGS[code]["canWrite"])
+    # The language button: a globe and the language's own name, "Language" for a screen
+    # reader as well.
+    toggle = chat(page).locator(".lotsen-language-toggle")
+    expect(toggle).to_contain_text("Svenska")
+    expect(toggle).to_have_accessible_name(f"{STRINGS['sv']['language']} (Language): Svenska")
+
+
+def test_messages_are_headed_articles_and_answered_buttons_leave_the_tab_order(
+    page: Page, system: RunningSystem
+) -> None:
+    open_demo(page, system, "en")
+    chat(page).locator(".lotsen-launcher").click()
+    say(page, "What is the integration plan?")
+    answer = chat(page).locator(f"{WIDGET} article.lotsen-from-bot").nth(1)
+    expect(answer).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+    expect(answer.get_by_role("heading", name=STRINGS["en"]["bot"])).to_have_count(1)
+    # Phone numbers and e-mail addresses in an answer can be called and written to.
+    expect(answer.locator('a[href^="tel:+358"]')).to_have_count(1)
+    expect(answer.locator('a[href^="mailto:"]')).to_have_count(1)
+    replies = answer.locator(".lotsen-reply")
+    count = replies.count()
+    assert count >= 2
+    replies.first.click()
+    expect(bot_messages(page).nth(2)).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+    # The answered message's buttons stay readable but are no longer offered.
+    for index in range(count):
+        expect(replies.nth(index)).to_be_disabled()
+    enabled = chat(page).locator(f"{WIDGET} .lotsen-reply:not([disabled])")
+    latest = chat(page).locator(f"{WIDGET} article.lotsen-from-bot").last
+    assert enabled.count() == latest.locator(".lotsen-reply").count()
+
+
+def test_the_message_box_can_be_reached_on_a_phone_with_large_text(
+    browser: Browser, system: RunningSystem
+) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    try:
+        open_demo(page, system, "uk")
+        for document in (page, widget_frame(page)):
+            document.evaluate("() => { document.documentElement.style.fontSize = '200%'; }")
+        chat(page).locator(".lotsen-launcher").click()
+        say(page, UKRAINIAN_QUESTION)
+        expect(bot_messages(page).nth(1)).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+        # The panel fills the phone and scrolls when its parts do not fit: the person can
+        # always scroll to the message box and the send button.
+        overflow = widget_frame(page).evaluate(
+            "() => getComputedStyle(document.getElementById('lotsen-panel')).overflowY"
+        )
+        assert overflow in ("auto", "scroll")
+        for control in ("#lotsen-input", ".lotsen-send"):
+            target = chat(page).locator(control)
+            target.scroll_into_view_if_needed()
+            expect(target).to_be_in_viewport()
+        screenshot(page, "widget-360-text-200")
+        # At the normal text size the two action buttons are 44 px touch targets.
+        widget_frame(page).evaluate("() => { document.documentElement.style.fontSize = ''; }")
+        for name in ("human", "restart"):
+            box = chat(page).get_by_role("button", name=STRINGS["uk"][name], exact=True).bounding_box()
+            assert box is not None and box["height"] >= 44, name
+    finally:
+        context.close()
+
+
 def test_coordinator_reply_arrives_live_and_the_person_state_is_shown(
     page: Page, system: RunningSystem, store: ConversationStore
 ) -> None:
@@ -409,7 +534,7 @@ def test_coordinator_reply_arrives_live_and_the_person_state_is_shown(
     )
     expect(badge).to_be_visible()
     expect(launcher).to_have_accessible_name(
-        f"{STRINGS['sv']['launcher']} {STRINGS['sv']['newMessage']}"
+        re.compile("^" + re.escape(f"{STRINGS['sv']['launcher']} {STRINGS['sv']['newMessage']}"))
     )
     launcher.click()
     expect(coordinator.last).to_contain_text("Är du kvar?")

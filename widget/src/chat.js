@@ -17,6 +17,47 @@ function uiStrings(language) {
   return STRINGS[language] || STRINGS.en;
 }
 
+/** Where the conversation is kept: this device, or only this tab where that is refused. */
+function storage() {
+  try {
+    return window.localStorage;
+  } catch {
+    return window.sessionStorage;
+  }
+}
+
+/** A globe, drawn (not an emoji, which some phones lack a font for). */
+function globe() {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  for (const [name, value] of Object.entries({
+    viewBox: "0 0 24 24",
+    width: "1.1em",
+    height: "1.1em",
+    "aria-hidden": "true",
+    focusable: "false",
+    class: "lotsen-globe",
+  })) {
+    svg.setAttribute(name, value);
+  }
+  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute(
+    "d",
+    "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20Zm0 2c1.3 1.6 2.2 3.7 2.5 6h-5C9.8 7.7 10.7 5.6 12 4Zm-2.6.5A13 13 0 0 0 7.5 10H4.3a8 8 0 0 1 5.1-5.5Zm5.2 0A8 8 0 0 1 19.7 10h-3.2a13 13 0 0 0-1.9-5.5ZM4.3 12h3.2c.2 2 .8 3.9 1.9 5.5A8 8 0 0 1 4.3 12Zm5.2 0h5c-.3 2.3-1.2 4.4-2.5 6-1.3-1.6-2.2-3.7-2.5-6Zm7 0h3.2a8 8 0 0 1-5.1 5.5 13 13 0 0 0 1.9-5.5Z",
+  );
+  path.setAttribute("fill", "currentColor");
+  svg.append(path);
+  return svg;
+}
+
+/** A language's own name for itself (for the translated languages the server offers). */
+function nativeName(code) {
+  try {
+    return new Intl.DisplayNames([code], { type: "language" }).of(code) || code;
+  } catch {
+    return code;
+  }
+}
+
 class Widget {
   constructor(settings) {
     this.base = window.location.origin;
@@ -39,11 +80,13 @@ class Widget {
     this.languageChosen = false;
   }
 
-  // --- Session: the conversation's id and token, for this tab only (sessionStorage). ---
+  // --- Session: the conversation's id and token, kept on this device (the frame's
+  // localStorage: Lotsen's origin, kept apart per embedding site by the browser) so that a
+  // new tab or a return visit continues it, until the person deletes it. ---
 
   loadSession() {
     try {
-      const saved = JSON.parse(sessionStorage.getItem(this.storageKey) || "null");
+      const saved = JSON.parse(storage().getItem(this.storageKey) || "null");
       return saved && typeof saved.id === "string" && typeof saved.token === "string"
         ? saved
         : null;
@@ -54,8 +97,8 @@ class Widget {
 
   saveSession() {
     try {
-      if (this.session) sessionStorage.setItem(this.storageKey, JSON.stringify(this.session));
-      else sessionStorage.removeItem(this.storageKey);
+      if (this.session) storage().setItem(this.storageKey, JSON.stringify(this.session));
+      else storage().removeItem(this.storageKey);
     } catch {
       // Storage may be off (private mode): the conversation then lasts as long as the page.
     }
@@ -75,8 +118,10 @@ class Widget {
       "aria-haspopup": "dialog",
     });
     this.launcherLabel = h("span", {});
+    // The first thing a newcomer sees: the same invitation in the other languages too.
+    this.launcherOthers = h("span", { class: "lotsen-launcher-others" });
     this.badge = h("span", { class: "lotsen-badge", hidden: true });
-    this.launcher.append(this.launcherLabel, this.badge);
+    this.launcher.append(this.launcherLabel, this.badge, this.launcherOthers);
     this.title = h("h2", { id: "lotsen-title", class: "lotsen-title" });
     this.languageToggle = h("button", {
       type: "button",
@@ -105,7 +150,7 @@ class Widget {
       "aria-relevant": "additions",
       tabindex: "0",
     });
-    this.greeting = h("div", { class: "lotsen-message lotsen-from-bot" });
+    this.greeting = h("article", { class: "lotsen-message lotsen-from-bot" });
     this.typing = h("p", { class: "lotsen-typing", hidden: true });
     this.typingText = h("span", {});
     this.typing.append(h("span", { class: "lotsen-dots", "aria-hidden": "true" }, h("span"), h("span"), h("span")), this.typingText);
@@ -238,9 +283,21 @@ class Widget {
     document.documentElement.setAttribute("lang", language);
     document.documentElement.setAttribute("dir", direction);
     this.launcherLabel.textContent = text.launcher;
+    this.launcherOthers.replaceChildren(
+      ...Object.keys(LANGUAGES)
+        .filter((code) => code !== language)
+        .map((code) => h("span", { lang: code }, STRINGS[code].launcher)),
+    );
     this.badge.textContent = text.newMessage;
     this.title.textContent = text.title;
-    this.languageToggle.textContent = `${text.language}: ${this.languageNames[language] || language}`;
+    const name = this.languageNames[language] || nativeName(language);
+    // Readable without the page's language: a globe and the language's own name; the word
+    // "language" also in English for a screen reader.
+    this.languageToggle.replaceChildren(globe(), h("span", { lang: language }, name));
+    this.languageToggle.setAttribute(
+      "aria-label",
+      `${text.language}${language === "en" ? "" : " (Language)"}: ${name}`,
+    );
     this.translatedNote.textContent = text.machineTranslated;
     for (const choice of this.languageList.querySelectorAll("button")) {
       if (choice.dataset.language === language) choice.setAttribute("aria-current", "true");
@@ -251,8 +308,15 @@ class Widget {
     this.renderPrivacyLink();
     this.log.setAttribute("aria-label", text.log);
     this.greeting.replaceChildren(
-      h("span", { class: "lotsen-sender" }, text.bot),
+      h("h3", { class: "lotsen-sender" }, text.bot),
       h("div", { class: "lotsen-text" }, text.greeting),
+      h(
+        "ul",
+        { class: "lotsen-can-write" },
+        ...Object.keys(LANGUAGES)
+          .filter((code) => code !== language)
+          .map((code) => h("li", { lang: code }, STRINGS[code].canWrite)),
+      ),
     );
     this.typingText.textContent = text.typing;
     this.humanButton.textContent = text.human;
@@ -365,13 +429,16 @@ class Widget {
     let label = text.bot;
     if (sender === "user") label = text.you;
     if (sender === "coordinator") label = `${message.sender_name || text.coordinator} (${text.coordinator})`;
+    // One article per message with its sender as a heading: a screen reader can jump from
+    // message to message.
     const item = h(
-      "div",
+      "article",
       { class: `lotsen-message lotsen-from-${sender}`, lang: message.language || false },
-      h("span", { class: sender === "user" ? "lotsen-sender lotsen-sr" : "lotsen-sender" }, label),
+      h("h3", { class: sender === "user" ? "lotsen-sender lotsen-sr" : "lotsen-sender" }, label),
       h("div", { class: "lotsen-text", dir: "auto" }, linkified(message.text || "")),
     );
     const buttons = Array.isArray(message.buttons) ? message.buttons : [];
+    if (buttons.length) this.retireReplies();
     if (buttons.length) {
       const group = h("div", { class: "lotsen-replies", role: "group", "aria-label": text.replies });
       for (const button of buttons) {
@@ -385,6 +452,13 @@ class Widget {
     }
     this.log.append(item);
     this.scrollToEnd();
+  }
+
+  /** Quick replies answered or overtaken stay readable but leave the Tab order. */
+  retireReplies() {
+    for (const button of this.log.querySelectorAll(".lotsen-reply:not([disabled])")) {
+      button.disabled = true;
+    }
   }
 
   addMessages(messages, { includeUser = true } = {}) {
@@ -406,6 +480,9 @@ class Widget {
     this.notice.hidden = !notice;
     this.notice.textContent = notice || "";
     this.panel.classList.toggle("lotsen-with-person", WITH_A_PERSON.has(this.state));
+    // The assistant's buttons (among them "back to the assistant") mean nothing while a
+    // person answers.
+    if (this.state === "human") this.retireReplies();
     const hideHuman = this.state !== "bot";
     if (hideHuman && document.activeElement === this.humanButton) this.input.focus();
     this.humanButton.hidden = hideHuman;
@@ -470,6 +547,7 @@ class Widget {
     if (this.busy) return;
     this.busy = true;
     this.showError("");
+    this.retireReplies();
     this.addMessage({ sender: "user", text: shownText, language: this.language });
     const thinking = this.state === "bot";
     this.typing.hidden = !thinking;
@@ -500,7 +578,10 @@ class Widget {
     try {
       for (;;) {
         const page = await this.api.messages(this.session, this.cursor);
-        this.addMessages(page.messages || []);
+        for (const message of page.messages || []) {
+          if (message.sender === "user") this.retireReplies();
+          this.addMessage(message);
+        }
         this.onResult(page);
         if (!page.messages || page.messages.length < 200) break;
       }

@@ -15,8 +15,11 @@ export function h(tag, attributes = {}, ...children) {
   return element;
 }
 
-// A URL as it appears in running text; trailing punctuation belongs to the sentence.
-const URL_IN_TEXT = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+// What becomes a link in running text: a web address (trailing punctuation belongs to the
+// sentence), an e-mail address, or a phone number written with its leading + or 0 (so that
+// dates, times and case numbers stay text).
+const LINKABLE =
+  /\bhttps?:\/\/[^\s<>"'`]+|[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+|(?<![\w+])(?:\+|0)\d(?:[ -]?\d){6,14}(?![\w])/g;
 const TRAILING_PUNCTUATION = /[.,;:!?)\]}»”’]+$/;
 
 /** Only http and https links are ever made clickable. */
@@ -33,18 +36,29 @@ export function link(href, text) {
   return h("a", { href, target: "_blank", rel: "noopener noreferrer" }, text);
 }
 
-/** Text with its http(s) URLs as links; everything else stays text. */
+/** The link for one match: a web page (new tab), an e-mail or a phone call (in place). */
+function linkFor(candidate) {
+  if (/^https?:/i.test(candidate)) {
+    const href = safeUrl(candidate);
+    return href ? link(href, candidate) : null;
+  }
+  if (candidate.includes("@")) return h("a", { href: `mailto:${candidate}` }, candidate);
+  return h("a", { href: `tel:${candidate.replace(/[ -]/g, "")}` }, candidate);
+}
+
+/** Text with its web addresses, e-mail addresses and phone numbers as links; everything
+ * else stays text. */
 export function linkified(text) {
   const fragment = document.createDocumentFragment();
   let last = 0;
-  for (const match of text.matchAll(URL_IN_TEXT)) {
+  for (const match of text.matchAll(LINKABLE)) {
     let candidate = match[0];
     const trailing = candidate.match(TRAILING_PUNCTUATION);
     if (trailing) candidate = candidate.slice(0, -trailing[0].length);
-    const href = safeUrl(candidate);
-    if (!href) continue;
+    const element = linkFor(candidate);
+    if (!element) continue;
     fragment.append(document.createTextNode(text.slice(last, match.index)));
-    fragment.append(link(href, candidate));
+    fragment.append(element);
     last = match.index + candidate.length;
   }
   fragment.append(document.createTextNode(text.slice(last)));
