@@ -137,10 +137,9 @@ async def _page_of_free_slots(
 
 
 def _kind_title(slot: SlotView, language: str, municipality: str) -> str:
-    place = messages.place_text(slot, language, municipality)
-    # The button shows only the first words ("at Main street 1" → the whole address is in
-    # the summary); Telegram cuts long button titles.
-    return place if len(place) <= 28 else place[:27].rstrip() + "…"
+    # The whole place: two offices may share the first words of their address, and the
+    # widget wraps a long button (Telegram shows what fits on the phone).
+    return messages.place_text(slot, language, municipality)
 
 
 def _button(name: str, choice: str, language: str, municipality: str | None) -> dict[str, str]:

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.booking_answers import payload
 from actions.booking_form import ActionStartBooking, ValidateBookingForm
+from actions.booking_questions import ActionAskBookingConfirmed, ActionAskBookingSlot
 from bot.cases.linking import redeem
 from bot.db import get_sessionmaker
 from bot.db.models import AppointmentSlot, Coordinator, SlotKind, utcnow
@@ -178,3 +179,53 @@ async def test_contact_details_are_checked(settings_env: str) -> None:
         result = await form.validate_booking_contact(text, dispatcher, tracker(sender, text), {})
         assert result == {"booking_contact": expected}, text
         assert bool(dispatcher.messages) == (expected is None)
+
+
+@pytest.mark.parametrize("language", ["sv", "fi", "uk", "en"])
+async def test_the_summary_shows_the_name_and_contact_to_confirm(
+    settings_env: str, language: str
+) -> None:
+    slot = add_free_slot()
+    slots = {
+        "booking_slot": str(slot),
+        "booking_purpose": "assessment",
+        "booking_meeting_language": "fi",
+        "booking_interpreter": "no",
+        "booking_contact_name": "Olena Example",
+        "booking_contact": "040 123 4567",
+    }
+    dispatcher = CollectingDispatcher()
+    await ActionAskBookingConfirmed().run(
+        dispatcher, tracker(conversation(language), "", "inform", language, slots=slots), {}
+    )
+    (summary,) = dispatcher.messages
+    assert "Olena Example" in summary["text"] and "040 123 4567" in summary["text"]
+    assert "{" not in summary["text"]
+
+
+@pytest.mark.parametrize("language", ["sv", "fi", "uk", "en"])
+async def test_every_booking_question_can_stop_the_booking_and_times_show_the_whole_place(
+    settings_env: str, language: str
+) -> None:
+    from bot.nlg.render import render_response
+
+    stop = payload("inform", "stop")
+    for question in (
+        "utter_ask_booking_purpose",
+        "utter_ask_booking_meeting_language",
+        "utter_ask_booking_interpreter",
+        "utter_ask_booking_interpreter_language",
+    ):
+        buttons = render_response(question, language, "example").buttons
+        assert stop in [button["payload"] for button in buttons], question
+    with get_sessionmaker().begin() as session:
+        office = session.get(AppointmentSlot, add_free_slot())
+        assert office is not None
+        office.kind = SlotKind.OFFICE
+        office.location = "Exempelgatan 1, Exempelby kommunhus, andra våningen"
+    dispatcher = CollectingDispatcher()
+    await ActionAskBookingSlot().run(
+        dispatcher, tracker(conversation(language), "", "inform", language), {}
+    )
+    titles = [b["title"] for m in dispatcher.messages for b in m.get("buttons") or []]
+    assert any("andra våningen" in title for title in titles), titles

@@ -32,6 +32,10 @@ ARGUMENT_PLACEHOLDERS = {
     "meeting_language",
     "interpreter",
     "interpreter_language",
+    "contact_line",
+    "contact_name",
+    "contact",
+    "example_date",
     "reference",
     "meetings",
     "message",
@@ -142,3 +146,25 @@ def test_broken_content_is_reported_with_its_place(tmp_path: Path) -> None:
     (tmp_path / "sv" / "x.yml").write_text("utter_x:\n  - text: 'open {brace'\n")
     with pytest.raises(ContentError, match="utter_x"):
         load_catalog(tmp_path)
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_the_example_date_in_the_booking_answers_is_a_coming_working_day(
+    settings_env: str, language: str
+) -> None:
+    from datetime import date, datetime, timedelta
+
+    from bot.nlg.render import FINLAND, example_date, render_response
+
+    today = datetime.now(FINLAND).date()
+    text = render_response("utter_booking_offer_slots", language, "example").text
+    shown = example_date(today)
+    assert shown in text and "{" not in text
+    day, month = (int(part) for part in shown.rstrip(".").split("."))
+    year = today.year + (1 if month < today.month else 0)
+    assert today < date(year, month, day) <= today + timedelta(days=9)
+    assert date(year, month, day).weekday() < 5
+    # Whatever the day: from a Friday, the next week's Friday; from a Saturday, the Monday.
+    assert example_date(date(2026, 12, 4)) == "11.12."
+    assert example_date(date(2026, 12, 5)) == "14.12."
+    assert example_date(date(2026, 12, 28)) == "4.1."

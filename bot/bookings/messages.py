@@ -59,6 +59,17 @@ def summary_message(
         )
     else:
         interpreter = fragment("booking_interpreter_none", language, municipality)
+    # The name and the phone or e-mail are confirmed too: a typo there means nobody can
+    # reach the person.
+    contact_line = ""
+    if details.contact_name or details.contact:
+        contact_line = fragment(
+            "booking_contact_line",
+            language,
+            municipality,
+            contact_name=details.contact_name or "",
+            contact=details.contact or "",
+        )
     return render_response(
         "utter_ask_booking_confirmed",
         language,
@@ -68,6 +79,7 @@ def summary_message(
             "purpose": purpose_text(details.purpose, language, municipality),
             "meeting_language": language_name(details.meeting_language, language),
             "interpreter": interpreter,
+            "contact_line": contact_line,
         },
     )
 

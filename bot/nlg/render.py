@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.language import content_language, is_supported
 from bot.municipality import UnknownMunicipalityError, get_municipality
@@ -14,6 +16,7 @@ from bot.runtime import get_settings
 logger = logging.getLogger(__name__)
 
 MISSING_RESPONSE_FALLBACK = "utter_default"
+FINLAND = ZoneInfo("Europe/Helsinki")
 
 
 def message_context(latest_message: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
@@ -27,6 +30,14 @@ def message_context(latest_message: Mapping[str, Any] | None) -> tuple[str | Non
         language if isinstance(language, str) else None,
         municipality if isinstance(municipality, str) else None,
     )
+
+
+def example_date(today: date) -> str:
+    """A working day a week or so ahead, as people write dates in Finland ("9.12.")."""
+    day = today + timedelta(days=7)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return f"{day.day}.{day.month}."
 
 
 def render_response(
@@ -46,6 +57,9 @@ def render_response(
         logger.warning("unknown municipality %r, using the default", municipality_id)
         municipality = get_municipality(None)
     variables: dict[str, Any] = municipality.variables(language)
+    # An example date in the answers ("for example 3.12. at 10") that is always a coming
+    # one: a week from today, in Finland.
+    variables["example_date"] = example_date(datetime.now(FINLAND).date())
     for key, value in (arguments or {}).items():
         if isinstance(value, str | int | float):
             variables.setdefault(key, value)

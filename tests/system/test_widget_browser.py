@@ -472,8 +472,50 @@ def test_the_message_box_can_be_reached_on_a_phone_with_large_text(
         # At the normal text size the two action buttons are 44 px touch targets.
         widget_frame(page).evaluate("() => { document.documentElement.style.fontSize = ''; }")
         for name in ("human", "restart"):
-            box = chat(page).get_by_role("button", name=STRINGS["uk"][name], exact=True).bounding_box()
+            box = (
+                chat(page)
+                .get_by_role("button", name=STRINGS["uk"][name], exact=True)
+                .bounding_box()
+            )
             assert box is not None and box["height"] >= 44, name
+    finally:
+        context.close()
+
+
+def test_a_long_answer_is_shown_from_its_start_and_a_long_paste_is_kept(
+    browser: Browser, system: RunningSystem
+) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    try:
+        open_demo(page, system, "en")
+        chat(page).locator(".lotsen-launcher").click()
+        say(page, "How do I get an integration plan and what is in it?")
+        answer = bot_messages(page).nth(1)
+        expect(answer).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+        # The answer is longer than the phone's view: its first line is what is shown.
+        first_line = answer.evaluate(
+            """element => {
+                const log = element.closest('.lotsen-log');
+                return [element.getBoundingClientRect().top - log.getBoundingClientRect().top,
+                        element.offsetHeight > log.clientHeight];
+            }"""
+        )
+        offset, longer_than_view = first_line
+        assert longer_than_view and 0 <= offset <= 40, first_line
+        # A pasted text over the limit is neither cut nor sent; the person is told at once.
+        limit = 2000
+        pasted = "Hei! " + "minulla on kysymys " * 120
+        assert len(pasted) > limit
+        chat(page).locator("#lotsen-input").fill(pasted)
+        error = chat(page).locator(f"{WIDGET} .lotsen-error")
+        expect(error).to_have_text(STRINGS["en"]["tooLong"].replace("{limit}", str(limit)))
+        page.keyboard.press("Enter")
+        assert chat(page).locator("#lotsen-input").input_value() == pasted
+        expect(chat(page).locator(f"{WIDGET} .lotsen-from-user")).to_have_count(1)
+        # Shortened, it goes.
+        chat(page).locator("#lotsen-input").fill(pasted[:300])
+        expect(error).to_be_hidden()
     finally:
         context.close()
 

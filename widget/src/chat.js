@@ -173,7 +173,15 @@ class Widget {
     );
 
     this.inputLabel = h("label", { for: "lotsen-input", class: "lotsen-sr" });
-    this.input = h("textarea", { id: "lotsen-input", rows: "2", maxlength: String(this.maxChars), autocomplete: "off" });
+    // No maxlength: a browser would cut a pasted text silently. Too long a text is kept and
+    // the person is told at once how long it may be.
+    this.input = h("textarea", { id: "lotsen-input", rows: "2", autocomplete: "off" });
+    this.input.addEventListener("input", () => {
+      const tooLong = this.input.value.trim().length > this.maxChars;
+      if (tooLong) this.showError(uiStrings(this.language).tooLong.replace("{limit}", String(this.maxChars)));
+      else if (this.error.dataset.reason === "tooLong") this.showError("");
+      this.error.dataset.reason = tooLong ? "tooLong" : "";
+    });
     this.sendButton = h("button", { type: "submit", class: "lotsen-send" });
     this.error = h("p", { class: "lotsen-error", role: "alert", hidden: true });
     this.form = h("form", { class: "lotsen-composer", novalidate: true }, this.inputLabel, this.input, this.sendButton);
@@ -341,7 +349,6 @@ class Widget {
       const config = await this.api.config(this.municipality, this.language);
       this.privacyUrl = config.privacy_url;
       this.maxChars = config.max_message_chars || DEFAULT_MAX_CHARS;
-      this.input.setAttribute("maxlength", String(this.maxChars));
       this.renderPrivacyLink();
       this.addTranslatedLanguages(config.translated_languages);
     } catch {
@@ -451,7 +458,14 @@ class Widget {
       item.append(group);
     }
     this.log.append(item);
-    this.scrollToEnd();
+    this.scrollToShow(item, sender === "user");
+  }
+
+  /** A long answer is read from its beginning: the view goes to its start, not its end. */
+  scrollToShow(item, fromPerson) {
+    const top = item.getBoundingClientRect().top - this.log.getBoundingClientRect().top;
+    if (fromPerson || item.offsetHeight <= this.log.clientHeight) this.scrollToEnd();
+    else this.log.scrollTop += top - 8;
   }
 
   /** Quick replies answered or overtaken stay readable but leave the Tab order. */
