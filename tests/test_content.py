@@ -37,6 +37,7 @@ ARGUMENT_PLACEHOLDERS = {
     "contact",
     "example_date",
     "next_opening",
+    "in_your_language",
     "reference",
     "meetings",
     "message",
@@ -171,3 +172,17 @@ def test_the_example_date_in_the_booking_answers_is_a_coming_working_day(
     assert example_date(date(2026, 12, 4)) == "11.12."
     assert example_date(date(2026, 12, 5)) == "14.12."
     assert example_date(date(2026, 12, 28)) == "4.1."
+
+
+def test_a_sentence_in_their_own_language_for_every_translated_language() -> None:
+    from bot.language import TRANSLATED_LANGUAGES
+
+    catalog = load_catalog(CONTENT)
+    for language in TRANSLATED_LANGUAGES:
+        note = catalog.unavailable_note(language)
+        assert note and "{" not in note, language
+    # Written in that language's own script where it has one.
+    assert any("\u0400" <= ch <= "\u04ff" for ch in catalog.unavailable_note("ru") or "")
+    assert any("\u0600" <= ch <= "\u06ff" for ch in catalog.unavailable_note("ar") or "")
+    assert any("\u0600" <= ch <= "\u06ff" for ch in catalog.unavailable_note("fa") or "")
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in catalog.unavailable_note("zh") or "")

@@ -28,6 +28,7 @@ from bot.language import (
     is_translated,
     language_name,
 )
+from bot.nlg.content import get_catalog
 from bot.nlg.render import render_response
 from bot.translation.languages import conversation_languages, reachable
 
@@ -260,15 +261,22 @@ class Router:
     async def _language_unavailable(
         self, conversation: ConversationView, received: _Received, reply_status: MessageStatus
     ) -> TurnResult:
-        """A language nothing installed reaches: which languages there are, in English and
-        Swedish, and a person to write to. Rasa never sees the message."""
+        """A language nothing installed reaches: a sentence in it where one was written
+        (data/content/translated/), then which languages there are, in English and Swedish,
+        and a person to write to. Rasa never sees the message."""
         languages = await asyncio.to_thread(conversation_languages)
+        # First a sentence the person can read, if one was written for their language.
+        spoken = received.message_language or received.language
+        note = await asyncio.to_thread(lambda: get_catalog().unavailable_note(spoken))
         return await self._finish(
             conversation,
             received,
             ["utter_language_unavailable"],
             reply_status,
-            arguments={"languages": ", ".join(language_name(code) for code in languages)},
+            arguments={
+                "languages": ", ".join(language_name(code) for code in languages),
+                "in_your_language": f"{note}\n\n" if note else "",
+            },
             content=TRANSLATION_HUB,
         )
 

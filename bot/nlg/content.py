@@ -59,8 +59,18 @@ class _Missing(dict[str, str]):
 
 
 class ContentCatalog:
-    def __init__(self, responses: Mapping[str, Mapping[str, tuple[Variant, ...]]]) -> None:
+    def __init__(
+        self,
+        responses: Mapping[str, Mapping[str, tuple[Variant, ...]]],
+        unavailable_notes: Mapping[str, str] | None = None,
+    ) -> None:
         self._responses = responses
+        # For a translated language without packages: one sentence in that language.
+        self._unavailable_notes = dict(unavailable_notes or {})
+
+    def unavailable_note(self, language: str) -> str | None:
+        """"I cannot answer in your language yet", in that language, written by hand."""
+        return self._unavailable_notes.get(language)
 
     @property
     def languages(self) -> list[str]:
@@ -133,7 +143,15 @@ def load_catalog(content_dir: Path) -> ContentCatalog:
                     raise ContentError(f"{where}: expected a list of variants")
                 per_language[name] = tuple(_parse_variant(v, where) for v in variants)
         responses[language] = per_language
-    return ContentCatalog(responses)
+    notes_file = content_dir / "translated" / "unavailable.yml"
+    notes: dict[str, str] = {}
+    if notes_file.is_file():
+        with notes_file.open(encoding="utf-8") as handle:
+            raw_notes = yaml.safe_load(handle) or {}
+        if not isinstance(raw_notes, dict):
+            raise ContentError(f"{notes_file}: expected a sentence per language code")
+        notes = {str(code): str(text).strip() for code, text in raw_notes.items()}
+    return ContentCatalog(responses, notes)
 
 
 CONTENT: Resource[ContentCatalog] = Resource(
