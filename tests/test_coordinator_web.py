@@ -12,6 +12,7 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from bot.bookings.service import BookingDetails, book
+from bot.conversations.store import ConversationStore
 from bot.coordinator.auth import create_user
 from bot.coordinator.rendering import texts
 from bot.db import get_sessionmaker
@@ -419,3 +420,21 @@ def test_every_text_of_the_app_is_in_swedish_and_finnish() -> None:
     swedish, finnish = texts("sv"), texts("fi")
     assert set(swedish) == set(finnish)
     assert all(value.strip() for value in [*swedish.values(), *finnish.values()])
+
+
+def test_a_reply_telegram_gave_up_on_is_shown_as_not_delivered(
+    app: TestClient, settings_env: str
+) -> None:
+    user("anna.example")
+    cid, _ = person_in_queue(app)
+    store = ConversationStore(get_sessionmaker())
+    reply = store.queue_outbound(cid, text="Are you there?", language="uk", sender="coordinator")
+    sign_in(app, "anna.example")
+    page = app.get(f"/coordinator/conversations/{cid}")
+    not_delivered = texts("sv")["not_delivered"]
+    assert not_delivered not in page.text
+    store.record_delivery_failure(
+        reply.id, error="Forbidden: bot was blocked", base_delay=timedelta(0), permanent=True
+    )
+    page = app.get(f"/coordinator/conversations/{cid}")
+    assert not_delivered in page.text

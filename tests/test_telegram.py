@@ -331,6 +331,39 @@ def test_undeliverable_message_stays_stored_and_goes_out_when_telegram_is_back(
     wait_for(lambda: messages_of(508)[-1].status == "sent", "the message marked sent")
 
 
+def test_a_chat_gets_its_replies_in_order_even_when_an_older_one_waits_for_a_retry(
+    app: TestClient, fake_telegram: FakeTelegram
+) -> None:
+    # Telegram refuses the first reply four times (500), for about three seconds of
+    # retries; meanwhile the person writes again.
+    fake_telegram.failing_texts["first question"] = 4
+    post(app, message_update(61, 513, text="first question"))
+    wait_for(lambda: fake_telegram.refused, "the refused first reply")
+    post(app, message_update(62, 513, text="second question"))
+    sent = wait_for(lambda: len(fake_telegram.sent(513)) == 2 and fake_telegram.sent(513), "both")
+    assert [m["text"] for m in sent] == [
+        "echo (en): first question",
+        "echo (en): second question",
+    ]
+
+
+def test_a_chat_that_blocked_the_bot_is_given_up_at_once_and_shown_as_not_delivered(
+    app: TestClient, fake_telegram: FakeTelegram
+) -> None:
+    fake_telegram.blocked_chats.add(514)
+    post(app, message_update(63, 514, text="hello, then I block the bot"))
+    (reply,) = wait_for(
+        lambda: [m for m in messages_of(514) if m.sender == "bot" and m.status == "undelivered"],
+        "the reply given up",
+    )
+    assert reply.delivery_attempts == 1 and "blocked" in (reply.delivery_error or "")
+    # Other chats are not held up; the given-up reply is not tried again.
+    post(app, message_update(64, 515, text="hello from another chat"))
+    wait_for(lambda: fake_telegram.sent(515), "the other chat's answer")
+    refused_to_514 = [c for c in fake_telegram.refused if str(c.params.get("chat_id")) == "514"]
+    assert len(refused_to_514) == 1
+
+
 @pytest.mark.parametrize(
     ("content", "marker"),
     [
@@ -586,6 +619,65 @@ def test_delivery_bookkeeping_and_once_only_inbound_on_both_databases(
         delivered = session.get(Message, first.id)
         assert delivered is not None
         assert (delivered.status, delivered.delivery_attempts) == ("sent", 1)
+
+
+def test_messages_that_are_not_due_never_starve_the_rest_on_both_databases(
+    settings_on_both_databases: str,
+) -> None:
+    sessions = get_sessionmaker()
+    store, chats = ConversationStore(sessions), TelegramStore(sessions)
+    later = utcnow() + timedelta(hours=1)
+    # 250 chats whose messages wait for a retry: more than one delivery round takes.
+    waiting = []
+    for chat_id in range(2000, 2250):
+        conversation = chats.conversation_for_chat(
+            chat_id, municipality="example", language="uk", language_source=LanguageSource.DEFAULT
+        )
+        waiting.append(
+            store.queue_outbound(conversation.id, text="w", language="uk", sender="system").id
+        )
+    store.postpone_delivery(waiting, later)
+    fresh = chats.conversation_for_chat(
+        3000, municipality="example", language="uk", language_source=LanguageSource.DEFAULT
+    )
+    due = store.queue_outbound(fresh.id, text="due now", language="uk", sender="system")
+    assert [d.message.id for d in chats.claim_due_messages(limit=200)] == [due.id]
+    # Behind a chat's waiting message, its newer ones wait too (order within a chat).
+    blocked = chats.conversation_for_chat(
+        3001, municipality="example", language="uk", language_source=LanguageSource.DEFAULT
+    )
+    older = store.queue_outbound(blocked.id, text="older", language="uk", sender="system")
+    store.postpone_delivery([older.id], later)
+    store.queue_outbound(blocked.id, text="newer", language="uk", sender="system")
+    assert chats.claim_due_messages() == []
+    assert store.has_older_pending(blocked.id, older.id + 1)
+
+
+def test_a_message_is_given_up_after_the_last_attempt_on_both_databases(
+    settings_on_both_databases: str,
+) -> None:
+    from bot.conversations.delivery import MAX_DELIVERY_ATTEMPTS
+
+    sessions = get_sessionmaker()
+    store, chats = ConversationStore(sessions), TelegramStore(sessions)
+    conversation = chats.conversation_for_chat(
+        4000, municipality="example", language="uk", language_source=LanguageSource.DEFAULT
+    )
+    message = store.queue_outbound(conversation.id, text="x", language="uk", sender="system")
+    for attempt in range(1, MAX_DELIVERY_ATTEMPTS):
+        retry = store.record_delivery_failure(
+            message.id, error="NetworkError", base_delay=timedelta(0)
+        )
+        assert retry is not None, attempt
+    assert (
+        store.record_delivery_failure(message.id, error="NetworkError", base_delay=timedelta(0))
+        is None
+    )
+    with sessions() as session:
+        given_up = session.get(Message, message.id)
+        assert given_up is not None
+        assert (given_up.status, given_up.next_delivery_at) == ("undelivered", None)
+    assert chats.claim_due_messages() == []
 
 
 def test_a_russian_telegram_user_is_answered_through_translation(

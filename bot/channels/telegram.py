@@ -333,12 +333,12 @@ class TelegramChannel:
             messages = await self._store_gateway_turn(
                 conversation, "[empty]", inbound.external_id, "utter_empty_message", None
             )
-            await self._delivery.deliver_in_order(chat_id, messages)
+            await self._delivery.deliver_in_order(chat_id, conversation.id, messages)
             return True
         except UnissuedPayloadError:
             logger.info("conversation %s: a button payload that was not offered", conversation.id)
             return True
-        await self._delivery.deliver_in_order(chat_id, result.messages)
+        await self._delivery.deliver_in_order(chat_id, conversation.id, result.messages)
         return True
 
     async def _gateway_reply(
@@ -366,7 +366,7 @@ class TelegramChannel:
                 )
             except DuplicateInboundError:
                 return
-            await self._delivery.deliver_in_order(chat_id, messages)
+            await self._delivery.deliver_in_order(chat_id, conversation.id, messages)
 
     async def _store_gateway_turn(
         self,

@@ -14,10 +14,11 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
+from functools import partial
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ChatAction, MessageLimit
-from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.channels.telegram_store import DueMessage, TelegramStore
 from bot.conversations.store import ConversationStore, MessageView
@@ -109,6 +110,13 @@ def parse_callback_data(data: str | None) -> tuple[int, int] | None:
     return int(message_id), int(index)
 
 
+def is_permanent(error: TelegramError) -> bool:
+    """A failure no retry can fix: the person blocked the bot, or the chat is gone."""
+    if isinstance(error, Forbidden):
+        return True
+    return isinstance(error, BadRequest) and "chat not found" in str(error).lower()
+
+
 def _seconds(value: int | float | timedelta) -> float:
     # python-telegram-bot 22 gives an int or a timedelta, depending on PTB_TIMEDELTA.
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
@@ -152,10 +160,24 @@ class TelegramDelivery:
         self._retry_base = retry_base
 
     async def deliver_in_order(
-        self, chat_id: int, messages: list[MessageView], delivered_parts: int = 0
+        self,
+        chat_id: int,
+        conversation_id: str,
+        messages: list[MessageView],
+        delivered_parts: int = 0,
     ) -> bool:
-        """Sends the messages one after another; after a failure the rest wait for the
-        delivery loop, so the chat never gets them out of order. True if all went out."""
+        """Sends a turn's messages one after another; after a failure the rest wait for the
+        delivery loop, so the chat never gets them out of order. While an older message of
+        the chat still waits for its retry, the turn's messages wait behind it (the loop
+        sends them in order). True if all went out now."""
+        if not messages:
+            return True
+        if await asyncio.to_thread(self._store.has_older_pending, conversation_id, messages[0].id):
+            # Due at once, but behind the older ones: the loop never takes a message before
+            # an older one of its chat.
+            ids = [m.id for m in messages]
+            await asyncio.to_thread(self._store.postpone_delivery, ids, utcnow())
+            return False
         for position, message in enumerate(messages):
             sent = await self._deliver(chat_id, message, delivered_parts if position == 0 else 0)
             if not sent:
@@ -204,19 +226,26 @@ class TelegramDelivery:
                 if isinstance(error, RetryAfter):
                     not_before = utcnow() + timedelta(seconds=_seconds(error.retry_after))
                 retry_at = await asyncio.to_thread(
-                    self._store.record_delivery_failure,
-                    message.id,
-                    error=f"{type(error).__name__}: {error}",
-                    base_delay=self._retry_base,
-                    not_before=not_before,
+                    partial(
+                        self._store.record_delivery_failure,
+                        message.id,
+                        error=f"{type(error).__name__}: {error}",
+                        base_delay=self._retry_base,
+                        not_before=not_before,
+                        permanent=is_permanent(error),
+                    )
                 )
-                logger.warning(
-                    "message %s to chat %s not delivered (%s); next attempt at %s",
-                    message.id,
-                    chat_id,
-                    error,
-                    retry_at,
-                )
+                if retry_at is None:
+                    logger.warning(
+                        "message %s not delivered (%s); given up", message.id, type(error).__name__
+                    )
+                else:
+                    logger.warning(
+                        "message %s not delivered (%s); next attempt at %s",
+                        message.id,
+                        type(error).__name__,
+                        retry_at,
+                    )
                 return False
             if not last:
                 await asyncio.to_thread(self._store.record_parts_delivered, message.id, number + 1)

@@ -9,9 +9,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.conversations.delivery import DELIVERY_LEASE
 from bot.conversations.store import (
@@ -118,6 +118,17 @@ class TelegramStore:
         A chat's messages go out in order: none is taken after one of the same chat that is
         not due yet (still leased, or waiting for its retry)."""
         now = utcnow()
+        # Only messages that are due, and none behind an older one of its chat that waits
+        # for a retry: messages that are not due can never fill the batch and starve the
+        # rest.
+        waiting = aliased(Message)
+        behind_a_waiting_one = exists().where(
+            waiting.conversation_id == Message.conversation_id,
+            waiting.direction == MessageDirection.OUTBOUND,
+            waiting.status == MessageStatus.PENDING,
+            waiting.id < Message.id,
+            waiting.next_delivery_at > now,
+        )
         with self._sessions.begin() as session:
             rows = session.execute(
                 select(Message, TelegramChat.chat_id)
@@ -125,6 +136,8 @@ class TelegramStore:
                 .where(
                     Message.direction == MessageDirection.OUTBOUND,
                     Message.status == MessageStatus.PENDING,
+                    or_(Message.next_delivery_at.is_(None), Message.next_delivery_at <= now),
+                    ~behind_a_waiting_one,
                 )
                 .order_by(Message.id)
                 .limit(limit)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db.models import Message, MessageStatus, utcnow
+from bot.db.models import Message, MessageDirection, MessageStatus, utcnow
 
 # A pending message someone is delivering is left alone by every other sender this long.
 # Longer than the slowest delivery with its retries; a sender that crashed midway only
@@ -19,6 +19,9 @@ from bot.db.models import Message, MessageStatus, utcnow
 DELIVERY_LEASE = timedelta(minutes=5)
 # The longest wait between two attempts to deliver a message that keeps failing.
 MAX_DELIVERY_BACKOFF = timedelta(hours=1)
+# After this many failed attempts (about a day with the backoff above) a message is given
+# up as undelivered, so that one chat cannot hold its later messages back for ever.
+MAX_DELIVERY_ATTEMPTS = 30
 
 
 class MessageDelivery:
@@ -60,14 +63,22 @@ class MessageDelivery:
         error: str,
         base_delay: timedelta,
         not_before: datetime | None = None,
+        permanent: bool = False,
     ) -> datetime | None:
         """Keeps the message pending and sets its next attempt, further away after each
-        failure (capped); returns that time, or None if the message is gone."""
+        failure (capped); returns that time, or None if the message is gone or given up:
+        at once when the failure is `permanent` (the person blocked the bot), else after
+        MAX_DELIVERY_ATTEMPTS."""
         with self._sessions.begin() as session:
             message = session.get(Message, message_id)
             if message is None:
                 return None
             message.delivery_attempts += 1
+            message.delivery_error = error[:1000]
+            if permanent or message.delivery_attempts >= MAX_DELIVERY_ATTEMPTS:
+                message.status = MessageStatus.UNDELIVERED
+                message.next_delivery_at = None
+                return None
             delay = min(
                 base_delay * int(2 ** min(message.delivery_attempts - 1, 20)), MAX_DELIVERY_BACKOFF
             )
@@ -75,8 +86,23 @@ class MessageDelivery:
             if not_before is not None and not_before > retry_at:
                 retry_at = not_before
             message.next_delivery_at = retry_at
-            message.delivery_error = error[:1000]
             return retry_at
+
+    def has_older_pending(self, conversation_id: str, message_id: int) -> bool:
+        """Whether an outbound message made before `message_id` still waits to be delivered:
+        then this one must wait too, or the chat gets them out of order."""
+        with self._sessions() as session:
+            older = session.scalar(
+                select(Message.id)
+                .where(
+                    Message.conversation_id == conversation_id,
+                    Message.direction == MessageDirection.OUTBOUND,
+                    Message.status == MessageStatus.PENDING,
+                    Message.id < message_id,
+                )
+                .limit(1)
+            )
+            return older is not None
 
     def postpone_delivery(self, message_ids: list[int], retry_at: datetime) -> None:
         """Holds back the messages after one that failed, so a chat gets them in order."""

@@ -68,6 +68,9 @@ class MessageStatus(enum.StrEnum):
     # An outbound message made outside a turn (a reminder, a coordinator's reply): a push
     # channel delivers it and marks it sent; a web conversation shows it when the person returns.
     PENDING = "pending"
+    # An outbound message the channel gave up on: the person blocked the bot or the chat is
+    # gone, or every attempt failed. Shown to the coordinator as not delivered.
+    UNDELIVERED = "undelivered"
 
 
 class Conversation(Base):

@@ -69,7 +69,7 @@ class ContentCatalog:
         self._unavailable_notes = dict(unavailable_notes or {})
 
     def unavailable_note(self, language: str) -> str | None:
-        """"I cannot answer in your language yet", in that language, written by hand."""
+        """ "I cannot answer in your language yet", in that language, written by hand."""
         return self._unavailable_notes.get(language)
 
     @property

@@ -58,6 +58,10 @@ class FakeTelegram:
     # Calls Telegram would refuse as malformed (400/404), with the reason.
     rejected: list[tuple[Call, str]] = field(default_factory=list)
     down: bool = False
+    # Chats whose person blocked the bot: Telegram answers 403 to every message to them.
+    blocked_chats: set[int] = field(default_factory=set)
+    # Messages whose text contains the key fail with a 500 that many more times.
+    failing_texts: dict[str, int] = field(default_factory=dict)
     flood_waits: int = 0
     retry_after: int = 1
     _updates: list[dict[str, Any]] = field(default_factory=list)
@@ -95,6 +99,15 @@ class FakeTelegram:
             if self.down:
                 self.refused.append(call)
                 return _error(502, "Bad Gateway")
+            if name == "sendMessage" and _int(params.get("chat_id")) in self.blocked_chats:
+                self.refused.append(call)
+                return _error(403, "Forbidden: bot was blocked by the user")
+            if name == "sendMessage":
+                for key, times in self.failing_texts.items():
+                    if times > 0 and key in str(params.get("text", "")):
+                        self.failing_texts[key] = times - 1
+                        self.refused.append(call)
+                        return _error(500, "Internal Server Error")
             if name == "sendMessage" and self.flood_waits > 0:
                 self.flood_waits -= 1
                 self.refused.append(call)
@@ -170,6 +183,13 @@ MAX_CALLBACK_ANSWER_CHARS = 200
 PARSE_MODES = frozenset({"HTML", "Markdown", "MarkdownV2"})
 CHAT_ACTIONS = frozenset({"typing", "upload_photo", "record_voice", "upload_document"})
 BAD_MARKUP = "Bad Request: can't parse reply keyboard markup JSON object"
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def utf16_length(text: str) -> int:
