@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from starlette.testclient import TestClient
 
 from bot import runtime
@@ -31,6 +32,7 @@ from bot.db.models import (
     MessageSender,
     SlotKind,
     TelegramChat,
+    TelegramUpdate,
     utcnow,
 )
 from bot.nlg.render import render_response
@@ -299,6 +301,67 @@ def test_the_same_update_delivered_twice_is_answered_once(
         "what is the integration plan",
         "and the training",
     ]
+
+
+def kept_updates() -> list[int]:
+    with get_sessionmaker()() as session:
+        return list(session.scalars(select(TelegramUpdate.update_id)))
+
+
+def test_an_update_is_kept_before_the_webhook_answers_and_forgotten_once_handled(
+    app: TestClient, fake_telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept_when_answered: list[list[int]] = []
+    real_keep = TelegramStore.keep_update
+
+    def keep_and_look(self: TelegramStore, update_id: int, body: str) -> bool:
+        result = real_keep(self, update_id, body)
+        kept_when_answered.append(kept_updates())
+        return result
+
+    monkeypatch.setattr(TelegramStore, "keep_update", keep_and_look)
+    post(app, message_update(80, 520, text="kept first"))
+    assert kept_when_answered == [[80]]
+    wait_for(lambda: fake_telegram.sent(520), "the answer")
+    wait_for(lambda: kept_updates() == [], "the kept update forgotten")
+
+
+def test_if_the_update_cannot_be_stored_telegram_is_told_to_send_it_again(
+    app: TestClient, fake_rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def database_down(self: TelegramStore, update_id: int, body: str) -> bool:
+        raise OperationalError("INSERT", {}, Exception("database is down"))
+
+    monkeypatch.setattr(TelegramStore, "keep_update", database_down)
+    # As Telegram sees it: an error answer, not an exception in the test.
+    telegram_side = TestClient(app.app, raise_server_exceptions=False)
+    response = telegram_side.post(
+        WEBHOOK, json=message_update(81, 521, text="lost?"), headers=HEADERS
+    )
+    assert response.status_code == 500
+    assert fake_rasa.received == []
+
+
+def test_an_update_a_stopped_process_kept_is_handled_once_by_another(
+    app: TestClient, fake_telegram: FakeTelegram, fake_rasa: FakeRasa
+) -> None:
+    # As if a process had answered Telegram and stopped before handling the update.
+    body = json.dumps(message_update(82, 522, text="handled after a crash"))
+    with get_sessionmaker().begin() as session:
+        session.add(
+            TelegramUpdate(update_id=82, body=body, received_at=utcnow() - timedelta(minutes=1))
+        )
+    (answer,) = wait_for(lambda: fake_telegram.sent(522), "the answer after the replay")
+    assert answer["text"] == "echo (en): handled after a crash"
+    wait_for(lambda: kept_updates() == [], "forgotten")
+    # Kept again (a second stopped process had it too): stored once, answered once.
+    with get_sessionmaker().begin() as session:
+        session.add(
+            TelegramUpdate(update_id=82, body=body, received_at=utcnow() - timedelta(minutes=1))
+        )
+    wait_for(lambda: kept_updates() == [], "forgotten again")
+    assert len(fake_telegram.sent(522)) == 1
+    assert [m["message"] for m in fake_rasa.received] == ["handled after a crash"]
 
 
 def test_flood_control_waits_retry_after_then_delivers(

@@ -31,6 +31,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -60,6 +61,12 @@ TelegramApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
 
 # Updates are a few kilobytes; anything far larger is not from Telegram.
 MAX_UPDATE_BYTES = 1024 * 1024
+# The handler group that runs after all others for an update.
+HANDLED_GROUP = 1
+# A kept update still not handled this long after it arrived belongs to a process that
+# stopped; whoever takes it holds it for the lease.
+UNHANDLED_AFTER = timedelta(seconds=30)
+UNHANDLED_LEASE = timedelta(minutes=5)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 # Updates of different chats are handled side by side; one chat's in order (a lock per chat).
 CONCURRENT_UPDATES = 64
@@ -132,6 +139,7 @@ class TelegramChannel:
             weakref.WeakValueDictionary()
         )
         self._delivery_task: asyncio.Task[None] | None = None
+        self._replay_task: asyncio.Task[None] | None = None
 
     @property
     def webhook_mode(self) -> bool:
@@ -172,6 +180,8 @@ class TelegramChannel:
         application.add_handler(MessageHandler(new_message & filters.TEXT, self.on_text))
         application.add_handler(MessageHandler(new_message & NOT_TEXT, self.on_not_text))
         application.add_handler(CallbackQueryHandler(self.on_button))
+        # After every other handler (a later group): the update kept by the webhook is done.
+        application.add_handler(TypeHandler(Update, self.on_handled), group=HANDLED_GROUP)
         application.add_error_handler(self.on_error)
         return application
 
@@ -192,6 +202,10 @@ class TelegramChannel:
         self._delivery_task = asyncio.create_task(
             self._delivery.run(self._settings.telegram_delivery_interval_seconds)
         )
+        if self.webhook_mode:
+            self._replay_task = asyncio.create_task(
+                self._replay_unhandled(self._settings.telegram_delivery_interval_seconds)
+            )
         logger.info(
             "Telegram channel started as @%s (%s mode)",
             application.bot.username,
@@ -199,9 +213,10 @@ class TelegramChannel:
         )
 
     async def stop(self) -> None:
-        if self._delivery_task is not None:
-            self._delivery_task.cancel()
-            await asyncio.gather(self._delivery_task, return_exceptions=True)
+        for task in (self._delivery_task, self._replay_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         application = self.application
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
@@ -421,6 +436,32 @@ class TelegramChannel:
 
     # --- The webhook. ----------------------------------------------------------------------
 
+    async def keep(self, update: Update, body: str) -> bool:
+        """Stores the update before the webhook answers; False if it is kept already."""
+        return await asyncio.to_thread(self._telegram_store.keep_update, update.update_id, body)
+
+    async def on_handled(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await asyncio.to_thread(self._telegram_store.forget_update, update.update_id)
+
+    async def _replay_unhandled(self, interval: float) -> None:
+        """Hands the application again the updates a stopped process had kept but not
+        handled; runs until cancelled. A message already stored is not answered twice."""
+        while True:
+            try:
+                bodies = await asyncio.to_thread(
+                    self._telegram_store.claim_unhandled_updates,
+                    UNHANDLED_AFTER,
+                    UNHANDLED_LEASE,
+                )
+                for body in bodies:
+                    update = Update.de_json(json.loads(body), self.application.bot)
+                    if update is not None:
+                        logger.info("handling update %s again", update.update_id)
+                        await self.application.update_queue.put(update)
+            except Exception:
+                logger.exception("replaying kept Telegram updates failed; next round")
+            await asyncio.sleep(interval)
+
     def secret_matches(self, given: str | None) -> bool:
         expected = self._settings.telegram_webhook_secret.encode()
         return bool(expected) and hmac.compare_digest((given or "").encode(), expected)
@@ -462,7 +503,12 @@ async def telegram_webhook(request: Request) -> Response:
     except (ValueError, TypeError, KeyError, AttributeError):
         logger.warning("webhook call with a body that is not an update")
         return Response(status_code=400)
-    # Handled in the background, as in python-telegram-bot's customwebhookbot example;
-    # the answer only tells Telegram the update arrived.
-    await channel.application.update_queue.put(update)
+    if update is None:
+        return Response(status_code=400)
+    # Stored before Telegram is told it arrived: if this process stops now, another (or
+    # this one after its restart) handles it. If storing fails, Telegram gets an error and
+    # sends the update again.
+    if await channel.keep(update, body.decode("utf-8")):
+        # Handled in the background, as in python-telegram-bot's customwebhookbot example.
+        await channel.application.update_queue.put(update)
     return Response(status_code=200)

@@ -7,9 +7,10 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -28,6 +29,7 @@ from bot.db.models import (
     MessageDirection,
     MessageStatus,
     TelegramChat,
+    TelegramUpdate,
     utcnow,
 )
 
@@ -112,6 +114,59 @@ class TelegramStore:
                 return None
             payload = buttons[index].get("payload")
             return payload if isinstance(payload, str) else None
+
+    # --- Updates kept from the webhook until handled. ---------------------------------
+
+    def keep_update(self, update_id: int, body: str) -> bool:
+        """Stores an update before the webhook answers Telegram; False if it is kept
+        already (Telegram sent it again before it was handled)."""
+        try:
+            with self._sessions.begin() as session:
+                session.add(TelegramUpdate(update_id=update_id, body=body, received_at=utcnow()))
+        except IntegrityError:
+            return False
+        return True
+
+    def forget_update(self, update_id: int) -> None:
+        with self._sessions.begin() as session:
+            session.execute(delete(TelegramUpdate).where(TelegramUpdate.update_id == update_id))
+
+    def claim_unhandled_updates(
+        self, older_than: timedelta, lease: timedelta, limit: int = 100
+    ) -> list[str]:
+        """Bodies of updates received more than `older_than` ago and still not handled (the
+        process that took them stopped), oldest first, leased to the caller."""
+        now = utcnow()
+        with self._sessions.begin() as session:
+            rows = session.scalars(
+                select(TelegramUpdate)
+                .where(
+                    TelegramUpdate.received_at <= now - older_than,
+                    or_(
+                        TelegramUpdate.claimed_until.is_(None),
+                        TelegramUpdate.claimed_until <= now,
+                    ),
+                )
+                .order_by(TelegramUpdate.update_id)
+                .limit(limit)
+            ).all()
+            bodies = []
+            for row in rows:
+                claimed = session.execute(
+                    update(TelegramUpdate)
+                    .where(
+                        TelegramUpdate.update_id == row.update_id,
+                        or_(
+                            TelegramUpdate.claimed_until.is_(None),
+                            TelegramUpdate.claimed_until <= now,
+                        ),
+                    )
+                    .values(claimed_until=now + lease)
+                    .execution_options(synchronize_session=False)
+                )
+                if getattr(claimed, "rowcount", 0) == 1:
+                    bodies.append(row.body)
+            return bodies
 
     def claim_due_messages(self, limit: int = 200) -> list[DueMessage]:
         """Leases the pending outbound messages of Telegram chats that are due, oldest first.

@@ -166,6 +166,21 @@ class MessageTranslation(Base):
     message: Mapped[Message] = relationship(back_populates="translations")
 
 
+class TelegramUpdate(Base):
+    """An update Telegram posted to the webhook, kept from before the webhook answers until
+    it has been handled, so that a crash or a restart in between loses nothing (it is
+    handled again on start-up or by another process; the message store's unique
+    external id keeps it from being answered twice). Deleted once handled."""
+
+    __tablename__ = "telegram_update"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Whoever handles it again holds it until then.
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class TelegramChat(Base):
     """One Telegram chat is one conversation, for as long as the conversation exists."""
 
