@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     # Key of the hash under which link codes are stored; the app, the action server and
     # the CLI must share it.
     link_code_secret: str = "change-me-link-code-secret"  # noqa: S105 - refused in production
+    # Budgets of wrong link codes that no new conversation resets (bot/cases/linking.py): per
+    # client network (an IPv4 address, an IPv6 /64, a Telegram user) within an hour, and for
+    # the whole system within an hour; when the system's is spent, linking by code pauses for
+    # everyone and the coordinator app says so. See README, "Cases and personal answers".
+    link_failures_per_network: int = 5
+    link_failures_per_system: int = 50
     # How often the app looks for booking reminders that are due (sent the day before).
     reminder_interval_seconds: float = 60.0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
@@ -19,7 +20,7 @@ from bot.conversations.store import (
     UnknownConversationError,
 )
 from bot.db.models import LanguageSource
-from bot.http.client_address import client_network
+from bot.http.client_address import client_network, client_pseudonym
 from bot.http.errors import ApiError
 from bot.http.ratelimit import RateLimits, SlidingWindowLimiter, retry_after_header
 from bot.language import is_known, is_supported, language_name
@@ -210,7 +211,10 @@ async def post_message(request: Request) -> JSONResponse:
     body = await read_json(request, conversation.language)
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "The body must be a JSON object.")
-    inbound = await _inbound(body, conversation)
+    inbound = replace(
+        await _inbound(body, conversation),
+        client_network=client_pseudonym(request, get_settings().link_code_secret),
+    )
     router: Router = request.app.state.router
     try:
         result = await router.handle(conversation, inbound)

@@ -67,6 +67,10 @@ class Inbound:
     # The channel's own id of this message (Telegram's update id), set by channel code so
     # a message delivered twice is handled once (DuplicateInboundError the second time).
     external_id: str | None = None
+    # The sender's network as a keyed pseudonym (client_address.address_pseudonym; for
+    # Telegram the user id), set by channel code and stored with the message, so that the
+    # actions count wrong link codes and bookings per network, not per conversation.
+    client_network: str | None = None
 
 
 @dataclass(frozen=True)
@@ -338,6 +342,7 @@ class Router:
             message_language=message_language,
             detected_language=detected,
             external_id=inbound.external_id,
+            client_network=inbound.client_network,
         )
         state = self._store.state_for_turn(conversation.id)
         return _Received(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -202,6 +202,7 @@ class ConversationStore(MessageDelivery):
         message_language: str | None = None,
         detected_language: bool = False,
         external_id: str | None = None,
+        client_network: str | None = None,
     ) -> int:
         """Stores what the person sent; a newly detected conversation language is kept with
         it. `message_language` is the message's own language when it is not the
@@ -216,6 +217,7 @@ class ConversationStore(MessageDelivery):
                 message_language or language,
                 detected_language,
                 external_id,
+                client_network,
             )
         except IntegrityError as error:
             # Two deliveries of the same message raced; the unique key let one through.
@@ -254,6 +256,7 @@ class ConversationStore(MessageDelivery):
         message_language: str,
         detected_language: bool,
         external_id: str | None,
+        client_network: str | None,
     ) -> int:
         with self._sessions.begin() as session:
             if external_id is not None and session.scalar(
@@ -262,6 +265,14 @@ class ConversationStore(MessageDelivery):
                 raise DuplicateInboundError(external_id)
             if detected_language:
                 self._set_language(session, conversation_id, language, LanguageSource.DETECTED)
+            if client_network is not None:
+                # Where this message came from, for the budgets the actions keep while they
+                # handle it (wrong link codes, bookings); the latest sender counts.
+                session.execute(
+                    update(Conversation)
+                    .where(Conversation.id == conversation_id)
+                    .values(client_network=client_network)
+                )
             message = Message(
                 conversation_id=conversation_id,
                 direction=MessageDirection.INBOUND,

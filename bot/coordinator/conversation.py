@@ -281,3 +281,17 @@ async def hand_back_conversation(request: Request, who: SignedIn) -> Response:
 
 async def close_conversation(request: Request, who: SignedIn) -> Response:
     return await _end_handoff(request, who, closing=True)
+
+
+async def link_to_case(request: Request, who: SignedIn) -> Response:
+    """Links the conversation to a case the coordinator names by its number, after checking
+    the person's identity in the chat or at a meeting; audited as `link-direct`."""
+    conversation_id = request.path_params["conversation_id"]
+    case_number = str((await request.form()).get("case_number") or "")
+    outcome = await asyncio.to_thread(_service().link_to_case, conversation_id, who, case_number)
+    if (
+        outcome == "not_found"
+        and await asyncio.to_thread(_service().visible, conversation_id, who) is None
+    ):
+        return not_found(who)
+    return redirect(f"/coordinator/conversations/{conversation_id}?flash=link_{outcome}")
