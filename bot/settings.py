@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     telegram_webhook_path: str = "/telegram/webhook"
     # Tests point this at a fake Bot API server.
     telegram_api_base_url: str = "https://api.telegram.org"
+    # How long a button the bot offered in a Telegram chat may be pressed: a pressed
+    # button is honoured only if this chat was offered it within this time.
+    telegram_button_window_hours: float = 24.0
     # How often undelivered Telegram messages (and coordinator replies, reminders) are sent.
     telegram_delivery_interval_seconds: float = 5.0
 

@@ -277,8 +277,9 @@ class TelegramChannel:
             button = parse_callback_data(query.data)
             payload = None
             if button is not None:
+                window = timedelta(hours=self._settings.telegram_button_window_hours)
                 payload = await asyncio.to_thread(
-                    self._telegram_store.button_payload, conversation.id, *button
+                    self._telegram_store.button_payload, conversation.id, *button, window
                 )
             if payload is None:
                 # A button from long ago, or data we never made: say so, briefly.
