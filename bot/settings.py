@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # Coming bookings a person not linked to a case may hold: per conversation, per contact
     # (phone or e-mail) and per client network. A newcomer books one meeting, rarely two.
     booking_limit_unlinked: int = 2
+    # Urgent conversations from one client network within an hour that go to the head of
+    # the coordinator's queue; more are marked for the coordinator and wait in turn.
+    urgent_per_network: int = 3
     # How often the app looks for booking reminders that are due (sent the day before).
     reminder_interval_seconds: float = 60.0
 
@@ -83,6 +86,12 @@ class Settings(BaseSettings):
     rate_limit_conversation_messages: int = 20
     rate_limit_address_messages: int = 60
     rate_limit_address_conversations: int = 20
+    # Event streams opened a minute, per conversation and per address (the widget opens one
+    # and reconnects every ten minutes or after a network error), and readiness checks a
+    # minute per address other than the host's own (each one calls Rasa and the actions).
+    rate_limit_conversation_streams: int = 10
+    rate_limit_address_streams: int = 30
+    rate_limit_address_readiness: int = 12
     # Proxies whose X-Forwarded-For the app believes (addresses or networks, comma-separated;
     # nginx on the same host in the production shape). Anyone else's header is ignored.
     lotsen_trusted_proxies: str = "127.0.0.1,::1"

@@ -19,7 +19,7 @@ from bot.conversations.rasa_client import RasaClient, RasaUnavailableError
 from bot.conversations.store import ConversationStore, ConversationView, MessageView, Reply
 from bot.conversations.text import clean_text
 from bot.db.models import ConversationState, LanguageSource, MessageStatus
-from bot.handoff.state_machine import HandoffReason, HandoffRequest
+from bot.handoff.state_machine import HandoffRequest
 from bot.handoff.urgent import is_urgent
 from bot.language import (
     TRANSLATION_HUB,
@@ -29,6 +29,7 @@ from bot.language import (
     language_name,
 )
 from bot.nlg.render import render_response
+from bot.runtime import get_settings
 from bot.translation.languages import conversation_languages, reachable
 
 logger = logging.getLogger(__name__)
@@ -298,13 +299,18 @@ class Router:
         self, conversation: ConversationView, received: _Received, reply_status: MessageStatus
     ) -> TurnResult:
         """Someone may be in danger: the emergency number at once, and a person takes over.
-        Rasa never sees the message, so nothing it could misunderstand is said."""
+        Rasa never sees the message, so nothing it could misunderstand is said. Everyone
+        gets the emergency number; the head of the queue only once per conversation and not
+        for many conversations from one network (a script must not bury a real emergency)."""
+        reason = await asyncio.to_thread(
+            self._store.urgent_reason, conversation.id, get_settings().urgent_per_network
+        )
         return await self._finish(
             conversation,
             received,
             ["utter_handoff_urgent"],
             reply_status,
-            handoff=HandoffRequest(HandoffReason.URGENT, "urgent"),
+            handoff=HandoffRequest(reason, "urgent"),
         )
 
     def _receive(self, conversation: ConversationView, inbound: Inbound) -> _Received:

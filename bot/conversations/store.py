@@ -30,6 +30,7 @@ from bot.db.models import (
     utcnow,
 )
 from bot.handoff.state_machine import HandoffRequest, hand_back, reopen, request_handoff
+from bot.handoff.urgent import urgent_reason
 
 # How far back a button's payload stays valid: a person may scroll up and press an older one.
 PAYLOAD_LOOKBACK_MESSAGES = 50
@@ -237,6 +238,11 @@ class ConversationStore(MessageDelivery):
                 reopen(session, conversation_id, utcnow())
                 return ConversationState.BOT
             return conversation.state
+
+    def urgent_reason(self, conversation_id: str, per_network: int) -> str:
+        """How this urgent conversation joins the queue (bot/handoff/urgent.py)."""
+        with self._sessions() as session:
+            return urgent_reason(session, conversation_id, per_network, utcnow())
 
     def return_to_assistant(self, conversation_id: str) -> bool:
         with self._sessions.begin() as session:
