@@ -138,5 +138,6 @@ def create_app() -> Starlette:
         conversation_streams=settings.rate_limit_conversation_streams,
         address_streams=settings.rate_limit_address_streams,
         address_readiness=settings.rate_limit_address_readiness,
+        coordinator_previews=settings.rate_limit_coordinator_previews,
     )
     return app

@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     rate_limit_conversation_streams: int = 10
     rate_limit_address_streams: int = 30
     rate_limit_address_readiness: int = 12
+    # Translation previews a coordinator asks for a minute (the reply form asks while they
+    # type); each one runs the translation models.
+    rate_limit_coordinator_previews: int = 60
     # Proxies whose X-Forwarded-For the app believes (addresses or networks, comma-separated;
     # nginx on the same host in the production shape). Anyone else's header is ignored.
     lotsen_trusted_proxies: str = "127.0.0.1,::1"

@@ -33,6 +33,7 @@ from bot.db.models import (
     TelegramChat,
     utcnow,
 )
+from bot.http.client_address import telegram_user_pseudonym
 from bot.nlg.render import render_response
 from bot.runtime import get_settings
 from bot.settings import Settings
@@ -653,3 +654,18 @@ def test_a_button_older_than_the_window_is_not_honoured(
         lambda: fake_rasa.received and fake_rasa.received[-1]["message"] == "/ask_integration_plan",
         "the fresh button's payload at Rasa",
     )
+
+
+def test_the_telegram_user_counts_as_the_address_of_its_messages(
+    app: TestClient, fake_telegram: FakeTelegram
+) -> None:
+    """The budgets of wrong link codes and of bookings count per client network; on
+    Telegram that is the user, stored as a keyed pseudonym with each message."""
+    post(app, message_update(140, 530, text="hello"))
+    wait_for(lambda: fake_telegram.sent(530), "the answer")
+    conversation = conversation_of(530)
+    assert conversation is not None
+    secret = get_settings().link_code_secret
+    assert conversation.client_network == telegram_user_pseudonym(530, secret)
+    assert conversation.client_network != telegram_user_pseudonym(531, secret)
+    assert "530" not in conversation.client_network

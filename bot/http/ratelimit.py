@@ -66,7 +66,8 @@ def retry_after_header(seconds: float) -> str:
 class RateLimits:
     """The limits of one app: messages per conversation and per address a minute, new
     conversations per address in ten minutes, event streams opened per conversation and
-    per address a minute, readiness checks per address a minute."""
+    per address a minute, readiness checks per address a minute, translation previews per
+    coordinator a minute."""
 
     def __init__(
         self,
@@ -77,6 +78,7 @@ class RateLimits:
         conversation_streams: int = 10,
         address_streams: int = 30,
         address_readiness: int = 12,
+        coordinator_previews: int = 60,
     ) -> None:
         self.conversation_messages = SlidingWindowLimiter(conversation_messages, 60)
         self.address_messages = SlidingWindowLimiter(address_messages, 60)
@@ -86,3 +88,5 @@ class RateLimits:
         self.address_streams = SlidingWindowLimiter(address_streams, 60)
         # /readyz a minute from one address: each check calls Rasa and the action server.
         self.address_readiness = SlidingWindowLimiter(address_readiness, 60)
+        # Translation previews a minute per coordinator: each runs the translation models.
+        self.coordinator_previews = SlidingWindowLimiter(coordinator_previews, 60)
