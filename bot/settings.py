@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # everyone and the coordinator app says so. See README, "Cases and personal answers".
     link_failures_per_network: int = 5
     link_failures_per_system: int = 50
+    # Wrong tries within a day aimed at one case (its dead codes, or a live one from another
+    # municipality) that revoke its live codes.
+    link_failures_per_case: int = 5
     # Coming bookings a person not linked to a case may hold: per conversation, per contact
     # (phone or e-mail) and per client network. A newcomer books one meeting, rarely two.
     booking_limit_unlinked: int = 2

@@ -260,3 +260,26 @@ def test_the_coordinator_links_a_conversation_directly_audited(app: TestClient) 
     assert forged.status_code in (400, 403)
     assert links() == 1
     del case_id
+
+
+def test_repeated_tries_with_a_case_s_dead_codes_revoke_its_live_one(app: TestClient) -> None:
+    """Wrong tries that name a case (its used or revoked codes, or a live one from another
+    municipality) count against the case, from any address: at LINK_FAILURES_PER_CASE (5)
+    its live code stops working and the coordinator sees why on the case."""
+    case_id, used = case_and_code()
+    assert Chat(app, "192.0.2.60").say(f"my code is {used}") == answer("utter_link_success")
+    with get_sessionmaker().begin() as session:
+        live = issue_code(session, case_id, get_settings().link_code_secret, utcnow())
+    for n in range(5):
+        Chat(app, f"203.0.113.{100 + n}").say(f"my code is {used}")
+    assert Chat(app, "192.0.2.61").say(f"my code is {live}") == answer("utter_link_invalid")
+    assert links() == 1
+
+    user("anna")
+    sign_in(app, "anna")
+    page = app.get(f"/coordinator/cases/{case_id}").text
+    assert texts("sv")["link_by_link_code_revoked"] in page
+    # A case nobody aims at keeps its code.
+    other_id, other_code = case_and_code()
+    assert Chat(app, "192.0.2.62").say(f"my code is {other_code}") == answer("utter_link_success")
+    del other_id

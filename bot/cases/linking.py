@@ -12,6 +12,11 @@ Wrong codes are counted against budgets that a new conversation does not reset (
 - the client network the message came from (an IPv4 address, an IPv6 /64, a Telegram
   user; stored as a keyed pseudonym on the conversation when the message is stored):
   `link_failures_per_network` within an hour;
+- the case, for the wrong tries that can be told apart as aimed at it: one of its codes that
+  no longer works (used, revoked, expired), or a live one from another municipality's
+  conversation (a leaked code). At `link_failures_per_case` within a day its live codes
+  are revoked, the coordinator sees why on the case and makes a new one. (Any other wrong
+  code names no case; the system-wide budget bounds those.)
 - the whole system: `link_failures_per_system` within an hour. Then no code is even looked
   at, for anyone, until the hour has passed: the number of guesses an attacker with
   unlimited addresses gets is bounded by this budget. The coordinator app shows a banner
@@ -55,6 +60,7 @@ CODE_VALIDITY = timedelta(hours=72)
 LOCKOUT_WINDOW = timedelta(minutes=15)
 MAX_FAILED_ATTEMPTS = 5
 NETWORK_WINDOW = timedelta(hours=1)
+CASE_WINDOW = timedelta(days=1)
 SYSTEM_WINDOW = timedelta(hours=1)
 SYSTEM_KEY = "system"
 # Twelve digits, with at most one space, dash or dot between any two (people group them
@@ -90,12 +96,14 @@ class Budgets:
 
     per_network: int
     per_system: int
+    per_case: int = 5
 
     @classmethod
     def of(cls, settings: Settings) -> Budgets:
         return cls(
             per_network=settings.link_failures_per_network,
             per_system=settings.link_failures_per_system,
+            per_case=settings.link_failures_per_case,
         )
 
 
@@ -253,6 +261,7 @@ def redeem(
             case = session.get(ClientCase, link_code.case_id)
     counted = [*keys, SYSTEM_KEY, *([network] if network else [])]
     if case is None:
+        _count_against_case(session, code, secret, now, budgets, actor)
         for key in counted:
             session.add(LinkAttempt(attempt_key=key, succeeded=False, attempted_at=now))
         session.flush()
@@ -280,6 +289,38 @@ def redeem(
     record(session, actor=actor, case_id=case.id, action="link", detail=identity.key)
     announce_link(session, case.id, conversation_id)
     return LinkOutcome.LINKED
+
+
+def _count_against_case(
+    session: Session, code: str, secret: str, now: datetime, budgets: Budgets, actor: str
+) -> None:
+    """A wrong try that names a case (one of its codes, dead or of another municipality)
+    counts against it; at the budget its live codes are revoked, and the audit log (shown
+    on the case) says why."""
+    case_id = session.scalar(
+        select(LinkCode.case_id).where(LinkCode.code_hash == hash_code(code, secret))
+    )
+    if case_id is None:
+        return
+    key = f"case:{case_id}"
+    session.add(LinkAttempt(attempt_key=key, succeeded=False, attempted_at=now))
+    session.flush()
+    if _failures(session, [key], now - CASE_WINDOW).get(key, 0) < budgets.per_case:
+        return
+    revoked = session.execute(
+        update(LinkCode)
+        .where(LinkCode.case_id == case_id, LinkCode.used_at.is_(None), LinkCode.expires_at > now)
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if cast("CursorResult[Any]", revoked).rowcount:
+        record(
+            session,
+            actor=actor,
+            case_id=case_id,
+            action="link-code-revoked",
+            detail="repeated tries with this case's codes",
+        )
 
 
 def announce_link(session: Session, case_id: int, new_conversation_id: str) -> int:

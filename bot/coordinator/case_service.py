@@ -28,7 +28,7 @@ from bot.db.models import (
     utcnow,
 )
 
-LINK_ACTIONS = ("link", "link-direct")
+LINK_ACTIONS = ("link", "link-direct", "link-code-revoked")
 STATE_FIELDS = (
     ("assessment", [s.value for s in AssessmentState]),
     ("plan", [s.value for s in PlanState]),
