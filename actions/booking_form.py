@@ -16,6 +16,7 @@ person's own bookings.
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -40,10 +41,16 @@ from actions.booking_answers import (
 from actions.common import channel_of, context_of, send
 from bot.bookings import messages
 from bot.bookings.repository import BookingRepository
-from bot.bookings.service import BookingNotFoundError, BookingView, SlotTakenError
+from bot.bookings.service import (
+    BookingLimitError,
+    BookingNotFoundError,
+    BookingView,
+    SlotTakenError,
+)
 from bot.bookings.time_request import ImpossibleDate, PastDate, TimeRequest, parse_time_request
 from bot.db import get_sessionmaker
 from bot.db.models import utcnow
+from bot.runtime import get_settings
 
 ASKED_SLOTS = (
     "booking_purpose",
@@ -93,6 +100,20 @@ class ActionStartBooking(Action):
                 dispatcher.utter_message(response="utter_booking_not_found")
                 return [*events, SlotSet("booking_available", False)]
             events.append(SlotSet("booking_moving", str(moving)))
+
+        elif owner.case_id is None and await asyncio.to_thread(
+            partial(
+                repository.unlinked_limit_reached,
+                municipality=municipality,
+                conversation_id=tracker.sender_id,
+                contact=None,
+                limit=get_settings().booking_limit_unlinked,
+                now=utcnow(),
+            )
+        ):
+            # Said before any question is asked, not after the person answered them all.
+            dispatcher.utter_message(response="utter_booking_limit")
+            return [*events, SlotSet("booking_available", False)]
 
         free = await asyncio.to_thread(
             repository.free_slots, municipality, None, now=utcnow(), offset=0, limit=1
@@ -270,6 +291,9 @@ class ValidateBookingForm(FormValidationAction):
         except BookingNotFoundError:
             dispatcher.utter_message(response="utter_booking_not_found")
             return self._stop()
+        except BookingLimitError:
+            dispatcher.utter_message(response="utter_booking_limit")
+            return self._stop()
         return {"booking_confirmed": True, "booking_reference": str(booking.id)}
 
 
@@ -298,6 +322,7 @@ def _make_booking(repository: BookingRepository, tracker: Tracker) -> BookingVie
         details=details_of(tracker),
         now=utcnow(),
         actor=actor,
+        unlinked_limit=get_settings().booking_limit_unlinked,
     )
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from actions.common import send
 from bot.cases.answers import course_message, status_message
-from bot.cases.linking import LinkOutcome, redeem
+from bot.cases.linking import Budgets, LinkOutcome, redeem
 from bot.cases.register import CaseSnapshot, case_of_conversation
 from bot.db import get_sessionmaker
 from bot.db.models import utcnow
@@ -34,9 +34,16 @@ LINK_RESPONSES = {
 def _link(
     sessions: sessionmaker[Session], conversation_id: str, text: str, actor: str
 ) -> LinkOutcome:
+    settings = get_settings()
     with sessions.begin() as session:
         return redeem(
-            session, conversation_id, text, get_settings().link_code_secret, utcnow(), actor
+            session,
+            conversation_id,
+            text,
+            settings.link_code_secret,
+            utcnow(),
+            actor,
+            Budgets.of(settings),
         )
 
 

@@ -141,5 +141,9 @@ def create_app() -> Starlette:
         settings.rate_limit_conversation_messages,
         settings.rate_limit_address_messages,
         settings.rate_limit_address_conversations,
+        conversation_streams=settings.rate_limit_conversation_streams,
+        address_streams=settings.rate_limit_address_streams,
+        address_readiness=settings.rate_limit_address_readiness,
+        coordinator_previews=settings.rate_limit_coordinator_previews,
     )
     return app

@@ -67,7 +67,7 @@ def _case_create(args: argparse.Namespace) -> int:
 
 def _case_link_code(args: argparse.Namespace) -> int:
     from bot.cases.audit import record
-    from bot.cases.linking import CODE_VALIDITY, issue_code
+    from bot.cases.linking import CODE_VALIDITY, format_code, issue_code
     from bot.db import get_sessionmaker
     from bot.db.models import ClientCase, utcnow
 
@@ -79,7 +79,8 @@ def _case_link_code(args: argparse.Namespace) -> int:
         code = issue_code(session, args.case_id, get_settings().link_code_secret, now)
         record(session, actor="cli", case_id=args.case_id, action="link-code")
     hours = int(CODE_VALIDITY.total_seconds() // 3600)
-    print(f"{code[:3]}-{code[3:]}  (one use, valid {hours} hours)")
+    note = "older codes of the case no longer work"
+    print(f"{format_code(code)}  (one use, valid {hours} hours; {note})")
     return 0
 
 

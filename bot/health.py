@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 
 import httpx
 from sqlalchemy import text
@@ -10,6 +11,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bot.db import get_engine
+from bot.http.client_address import client_ip, network_key
+from bot.http.ratelimit import RateLimits, retry_after_header
 from bot.runtime import get_settings
 
 CHECK_TIMEOUT_SECONDS = 3.0
@@ -54,7 +57,29 @@ def _ping_database() -> str:
     return "ok"
 
 
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
 async def readyz(request: Request) -> JSONResponse:
+    """Ready or not for anyone (a load balancer needs no more); which part is down only to
+    the host itself (its monitoring, an operator's curl), since the details tell an
+    outsider when an attack works. Each check calls Rasa and the action server, so callers
+    other than the host are limited per address."""
+    address = client_ip(request)
+    local = _is_loopback(address)
+    if not local:
+        limits: RateLimits = request.app.state.rate_limits
+        wait = limits.address_readiness.hit(network_key(address))
+        if wait is not None:
+            return JSONResponse(
+                {"error": {"code": "rate_limited", "message": "Too many readiness checks."}},
+                status_code=429,
+                headers={"Retry-After": retry_after_header(wait)},
+            )
     http: httpx.AsyncClient = request.app.state.http
     rasa, actions, database = await asyncio.gather(
         _check_rasa(http),
@@ -63,7 +88,7 @@ async def readyz(request: Request) -> JSONResponse:
     )
     checks = {"rasa": rasa, "action_server": actions, "database": database}
     ready = all(value == "ok" for value in checks.values())
-    return JSONResponse(
-        {"status": "ready" if ready else "not ready", "checks": checks},
-        status_code=200 if ready else 503,
-    )
+    body: dict[str, object] = {"status": "ready" if ready else "not ready"}
+    if local:
+        body["checks"] = checks
+    return JSONResponse(body, status_code=200 if ready else 503)

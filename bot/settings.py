@@ -59,6 +59,21 @@ class Settings(BaseSettings):
     # Key of the hash under which link codes are stored; the app, the action server and
     # the CLI must share it.
     link_code_secret: str = "change-me-link-code-secret"  # noqa: S105 - refused in production
+    # Budgets of wrong link codes that no new conversation resets (bot/cases/linking.py): per
+    # client network (an IPv4 address, an IPv6 /64, a Telegram user) within an hour, and for
+    # the whole system within an hour; when the system's is spent, linking by code pauses for
+    # everyone and the coordinator app says so. See README, "Cases and personal answers".
+    link_failures_per_network: int = 5
+    link_failures_per_system: int = 50
+    # Wrong tries within a day aimed at one case (its dead codes, or a live one from another
+    # municipality) that revoke its live codes.
+    link_failures_per_case: int = 5
+    # Coming bookings a person not linked to a case may hold: per conversation, per contact
+    # (phone or e-mail) and per client network. A newcomer books one meeting, rarely two.
+    booking_limit_unlinked: int = 2
+    # Urgent conversations from one client network within an hour that go to the head of
+    # the coordinator's queue; more are marked for the coordinator and wait in turn.
+    urgent_per_network: int = 3
     # How often the app looks for booking reminders that are due (sent the day before).
     reminder_interval_seconds: float = 60.0
 
@@ -74,6 +89,15 @@ class Settings(BaseSettings):
     rate_limit_conversation_messages: int = 20
     rate_limit_address_messages: int = 60
     rate_limit_address_conversations: int = 20
+    # Event streams opened a minute, per conversation and per address (the widget opens one
+    # and reconnects every ten minutes or after a network error), and readiness checks a
+    # minute per address other than the host's own (each one calls Rasa and the actions).
+    rate_limit_conversation_streams: int = 10
+    rate_limit_address_streams: int = 30
+    rate_limit_address_readiness: int = 12
+    # Translation previews a coordinator asks for a minute (the reply form asks while they
+    # type); each one runs the translation models.
+    rate_limit_coordinator_previews: int = 60
     # Proxies whose X-Forwarded-For the app believes (addresses or networks, comma-separated;
     # nginx on the same host in the production shape). Anyone else's header is ignored.
     lotsen_trusted_proxies: str = "127.0.0.1,::1"
@@ -88,6 +112,9 @@ class Settings(BaseSettings):
     telegram_webhook_path: str = "/telegram/webhook"
     # Tests point this at a fake Bot API server.
     telegram_api_base_url: str = "https://api.telegram.org"
+    # How long a button the bot offered in a Telegram chat may be pressed: a pressed
+    # button is honoured only if this chat was offered it within this time.
+    telegram_button_window_hours: float = 24.0
     # How often undelivered Telegram messages (and coordinator replies, reminders) are sent.
     telegram_delivery_interval_seconds: float = 5.0
 

@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.booking_answers import payload
 from actions.booking_form import ActionStartBooking, ValidateBookingForm
 from actions.booking_questions import ActionAskBookingConfirmed, ActionAskBookingSlot
-from bot.cases.linking import redeem
+from bot.cases.linking import Budgets, redeem
 from bot.db import get_sessionmaker
 from bot.db.models import AppointmentSlot, Coordinator, SlotKind, utcnow
 from bot.runtime import get_settings
@@ -96,7 +96,10 @@ async def test_a_linked_person_is_not_asked_for_contact_details(settings_env: st
     _, _, code = case_with_code()
     sender = conversation()
     with get_sessionmaker().begin() as session:
-        redeem(session, sender, code, get_settings().link_code_secret, utcnow(), "test")
+        settings = get_settings()
+        redeem(
+            session, sender, code, settings.link_code_secret, utcnow(), "test", Budgets.of(settings)
+        )
     events = await ActionStartBooking().run(
         CollectingDispatcher(), tracker(sender, "book", "book_appointment"), {}
     )

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import handoff
 from actions.fallback import ActionHandleFallback
 
 
@@ -29,7 +32,11 @@ async def test_first_time_asks_to_rephrase() -> None:
     assert await responses(events) == ["utter_default"]
 
 
-async def test_second_time_in_a_row_hands_over_to_the_coordinator() -> None:
+async def test_second_time_in_a_row_hands_over_to_the_coordinator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # In service hours (a Monday morning): nothing is said about when the office opens.
+    monkeypatch.setattr(handoff, "utcnow", lambda: datetime(2026, 12, 7, 8, 0, tzinfo=UTC))
     events = [user("nlu_fallback"), bot_action("action_handle_fallback"), user("nlu_fallback")]
     tracker = Tracker("abc", {}, events[-1]["parse_data"], events, False, None, {}, "")
     dispatcher = CollectingDispatcher()

@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.cases.linking import (
     CODE_VALIDITY,
     LOCKOUT_WINDOW,
+    Budgets,
     LinkOutcome,
     find_code,
+    format_code,
     hash_code,
     issue_code,
     redeem,
@@ -33,6 +35,7 @@ from bot.db.models import (
 
 SECRET = "test-secret"
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+BUDGETS = Budgets(per_network=5, per_system=50)
 
 
 @pytest.fixture
@@ -86,7 +89,9 @@ def try_code(
     sessions: sessionmaker[Session], conversation_id: str, text: str, now: datetime = NOW
 ) -> LinkOutcome:
     with sessions.begin() as session:
-        return redeem(session, conversation_id, text, SECRET, now, actor="action:test")
+        return redeem(
+            session, conversation_id, text, SECRET, now, actor="action:test", budgets=BUDGETS
+        )
 
 
 def linked_case(sessions: sessionmaker[Session], conversation_id: str) -> str | None:
@@ -98,16 +103,18 @@ def linked_case(sessions: sessionmaker[Session], conversation_id: str) -> str | 
 @pytest.mark.parametrize(
     ("text", "code"),
     [
-        ("my code is 482-913", "482913"),
-        ("koodi 482 913", "482913"),
-        ("482913", "482913"),
-        ("мій код: ４８２–９１３", "482913"),  # full-width digits, en dash
-        ("код ٤٨٢٩١٣", "482913"),  # Arabic-Indic digits
-        ("code 48-2913", None),
-        ("код 48З-913", None),  # a Cyrillic З is not a 3
-        ("1234567", None),
+        ("my code is 4821 0937 5562", "482109375562"),
+        ("koodi 4821-0937-5562", "482109375562"),
+        ("482109375562", "482109375562"),
+        ("код 482-109-375-562", "482109375562"),  # grouped as it was read out
+        ("мій код: ４８２１–０９３７–５５６２", "482109375562"),  # full-width digits, en dash
+        ("код ٤٨٢١٠٩٣٧٥٥٦٢", "482109375562"),  # Arabic-Indic digits
+        ("code 4821 0937 556", None),  # eleven digits
+        ("code 4821  0937 5562", None),  # two separators in a row
+        ("код 48З1 0937 5562", None),  # a Cyrillic З is not a 3
+        ("482-913", None),  # the old six-digit codes are gone
         ("no code here", None),
-        ("x" * 10_000 + " 482-913", None),  # only the start of a huge message is read
+        ("x" * 10_000 + " 4821 0937 5562", None),  # only the start of a huge message is read
     ],
 )
 def test_find_code(text: str, code: str | None) -> None:
@@ -129,7 +136,7 @@ def test_right_code_links_and_the_case_can_be_read(sessions: sessionmaker[Sessio
     conversation_id = new_conversation(sessions)
     assert linked_case(sessions, conversation_id) is None
     code = code_for(sessions, case_id)
-    assert try_code(sessions, conversation_id, f"мій код {code[:3]}-{code[3:]}") == "linked"
+    assert try_code(sessions, conversation_id, f"мій код {format_code(code)}") == "linked"
     assert linked_case(sessions, conversation_id) == "2026-0001"
     with sessions() as session:
         actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
@@ -139,10 +146,13 @@ def test_right_code_links_and_the_case_can_be_read(sessions: sessionmaker[Sessio
 def test_wrong_expired_and_reused_codes_look_the_same(sessions: sessionmaker[Session]) -> None:
     case_id = new_case(sessions)
     first, second, third = (new_conversation(sessions) for _ in range(3))
+    # Another case's code, issued long ago: expired.
+    expired_code = code_for(
+        sessions, new_case(sessions, "Someone Else"), now=NOW - CODE_VALIDITY - timedelta(seconds=1)
+    )
     code = code_for(sessions, case_id)
-    wrong = "000000" if code != "000000" else "111111"
+    wrong = "0" * 12 if code != "0" * 12 else "1" * 12
     assert try_code(sessions, first, wrong) == "invalid"
-    expired_code = code_for(sessions, case_id, now=NOW - CODE_VALIDITY - timedelta(seconds=1))
     assert try_code(sessions, first, expired_code) == "invalid"
     assert try_code(sessions, second, code) == "linked"
     assert try_code(sessions, third, code) == "invalid"  # used once already
@@ -155,7 +165,7 @@ def test_five_wrong_codes_lock_linking_for_fifteen_minutes(
     case_id = new_case(sessions)
     conversation_id = new_conversation(sessions)
     code = code_for(sessions, case_id)
-    wrong = [f"{n:06d}" for n in range(10) if f"{n:06d}" != code][:5]
+    wrong = [f"{n:012d}" for n in range(10) if f"{n:012d}" != code][:5]
     outcomes = [try_code(sessions, conversation_id, w) for w in wrong]
     assert outcomes == ["invalid"] * 4 + ["locked"]
     # Even the right code is refused while locked, and that says nothing about it.

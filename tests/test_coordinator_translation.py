@@ -593,3 +593,24 @@ def test_without_the_extra_nothing_fails(app: TestClient, monkeypatch: pytest.Mo
     runtime.reset()
     assert not translation_service.get_translator().status().extra_installed
     check_everything_works_untranslated(app)
+
+
+def test_translation_previews_are_limited_per_coordinator(app: TestClient) -> None:
+    """Each preview runs the translation models: a script (or a held-down key) gets 429
+    after RATE_LIMIT_COORDINATOR_PREVIEWS a minute, and the models stay free for others."""
+    # The running app's limiter, lowered from its default of 60 so the test stays quick.
+    app.app.state.rate_limits.coordinator_previews.limit = 3
+    person, token = taken(app, "uk")
+    statuses = [
+        app.post(
+            f"/coordinator/conversations/{person.id}/preview",
+            data={"csrf_token": token, "text": f"Hej {n}", "source_language": "sv"},
+        ).status_code
+        for n in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]
+    held = app.post(
+        f"/coordinator/conversations/{person.id}/reply",
+        data={"csrf_token": token, "text": "Hej", "source_language": "sv", "action": "preview"},
+    )
+    assert held.status_code == 429 and held.headers["Retry-After"].isdigit()

@@ -271,7 +271,7 @@ def test_cases_search_view_update_and_link_code(app: TestClient, settings_env: s
         },
     )
     coded = app.post(f"/coordinator/cases/{case_id}/link-code", data={"csrf_token": token})
-    assert re.search(r"<strong>\d{3}-\d{3}</strong>", coded.text)
+    assert re.search(r"<strong>\d{4} \d{4} \d{4}</strong>", coded.text)
     with get_sessionmaker()() as session:
         updated = session.get(ClientCase, case_id)
         assert updated is not None

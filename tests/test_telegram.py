@@ -35,6 +35,7 @@ from bot.db.models import (
     TelegramUpdate,
     utcnow,
 )
+from bot.http.client_address import telegram_user_pseudonym
 from bot.nlg.render import render_response
 from bot.runtime import get_settings
 from bot.settings import Settings
@@ -770,3 +771,67 @@ def test_a_russian_telegram_user_is_answered_through_translation(
     assert polite["text"].endswith(notice)
     stored = messages_of(520)[-1]
     assert stored.original_language == "en" and stored.original_text
+
+
+def _offered_button(app: TestClient, fake_telegram: FakeTelegram, update_id: int, chat: int) -> str:
+    post(app, message_update(update_id, chat, text="hello there"))
+    (answer,) = wait_for(lambda: fake_telegram.sent(chat), "an answer with a button")
+    (data,) = callback_data(answer)
+    return data
+
+
+def test_a_button_of_another_chat_is_not_honoured(
+    app: TestClient, fake_telegram: FakeTelegram, fake_rasa: FakeRasa
+) -> None:
+    """Callback data names a message id, which anyone can write into their own callback:
+    pressed in another chat, the button does nothing there but say it is no longer valid."""
+    theirs = _offered_button(app, fake_telegram, 120, 520)
+    received = len(fake_rasa.received)
+    post(app, message_update(121, 521, "sv", text="hej"))
+    wait_for(lambda: fake_telegram.sent(521), "the other chat's first answer")
+    post(app, callback_update(122, 521, theirs, "sv"))
+    (acknowledged,) = wait_for(lambda: fake_telegram.made("answerCallbackQuery"), "the answer")
+    assert "knappen" in acknowledged["text"]
+    assert [r["message"] for r in fake_rasa.received[received:]] == ["hej"]
+    assert not any(m.payload for m in messages_of(521))
+
+
+def test_a_button_older_than_the_window_is_not_honoured(
+    app: TestClient, fake_telegram: FakeTelegram, fake_rasa: FakeRasa
+) -> None:
+    data = _offered_button(app, fake_telegram, 130, 522)
+    offered = messages_of(522)[-1]
+    with get_sessionmaker().begin() as session:
+        session.execute(
+            update(Message)
+            .where(Message.id == offered.id)
+            .values(created_at=utcnow() - timedelta(hours=24, minutes=1))
+        )
+    received = len(fake_rasa.received)
+    post(app, callback_update(131, 522, data))
+    (acknowledged,) = wait_for(lambda: fake_telegram.made("answerCallbackQuery"), "the answer")
+    assert acknowledged.get("text")
+    assert fake_rasa.received[received:] == []
+
+    # Within the window the same kind of button works (the test above is not vacuous).
+    fresh = _offered_button(app, fake_telegram, 132, 523)
+    post(app, callback_update(133, 523, fresh))
+    wait_for(
+        lambda: fake_rasa.received and fake_rasa.received[-1]["message"] == "/ask_integration_plan",
+        "the fresh button's payload at Rasa",
+    )
+
+
+def test_the_telegram_user_counts_as_the_address_of_its_messages(
+    app: TestClient, fake_telegram: FakeTelegram
+) -> None:
+    """The budgets of wrong link codes and of bookings count per client network; on
+    Telegram that is the user, stored as a keyed pseudonym with each message."""
+    post(app, message_update(140, 530, text="hello"))
+    wait_for(lambda: fake_telegram.sent(530), "the answer")
+    conversation = conversation_of(530)
+    assert conversation is not None
+    secret = get_settings().link_code_secret
+    assert conversation.client_network == telegram_user_pseudonym(530, secret)
+    assert conversation.client_network != telegram_user_pseudonym(531, secret)
+    assert "530" not in conversation.client_network

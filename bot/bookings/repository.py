@@ -86,6 +86,28 @@ class BookingRepository:
         with self._sessions() as session:
             return service.coming_bookings(session, owner, now)
 
+    def unlinked_limit_reached(
+        self,
+        *,
+        municipality: str,
+        conversation_id: str,
+        contact: str | None,
+        limit: int,
+        now: datetime,
+    ) -> bool:
+        """Whether an unlinked person may not book one more (see service.book)."""
+        with self._sessions() as session:
+            conversation = session.get(Conversation, conversation_id)
+            return service.unlinked_limit_reached(
+                session,
+                municipality=municipality,
+                conversation_id=conversation_id,
+                client_network=conversation.client_network if conversation else None,
+                contact=contact,
+                limit=limit,
+                now=now,
+            )
+
     def latest_booking_of(self, owner: Owner, now: datetime) -> BookingView | None:
         bookings = self.coming_bookings(owner, now)
         return max(bookings, key=lambda booking: booking.id) if bookings else None
@@ -102,9 +124,11 @@ class BookingRepository:
         details: BookingDetails,
         now: datetime,
         actor: str,
+        unlinked_limit: int | None = None,
     ) -> BookingView:
         return service.book(
             self._sessions,
+            unlinked_limit=unlinked_limit,
             slot_id=slot_id,
             municipality=municipality,
             conversation_id=conversation_id,

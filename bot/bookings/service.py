@@ -28,6 +28,7 @@ from bot.db.models import (
     BookingPurpose,
     BookingStatus,
     ClientCase,
+    Conversation,
     Coordinator,
     PlanState,
 )
@@ -44,6 +45,66 @@ class SlotTakenError(Exception):
 
 class BookingNotFoundError(LookupError):
     """No active booking with that id belongs to this person."""
+
+
+class BookingLimitError(Exception):
+    """A person not linked to a case already has as many coming bookings as one may:
+    through this conversation, under this contact, or from this client network."""
+
+
+def _contact_key(contact: str | None) -> str | None:
+    """One way to write a phone number or an e-mail address: "040 000 0000" and
+    "0400000000" are the same contact."""
+    if not contact:
+        return None
+    if "@" in contact:
+        return contact.strip().lower()
+    return "".join(ch for ch in contact if ch.isdigit())
+
+
+def coming_unlinked_bookings(session: Session, municipality: str, now: datetime) -> list[Booking]:
+    """The coming bookings made by people not linked to a case, in the municipality."""
+    return list(
+        session.scalars(
+            select(Booking)
+            .join(Booking.slot)
+            .where(
+                Booking.status == BookingStatus.BOOKED,
+                Booking.case_id.is_(None),
+                AppointmentSlot.ends_at > now,
+                AppointmentSlot.municipality == municipality,
+            )
+        )
+    )
+
+
+def unlinked_limit_reached(
+    session: Session,
+    *,
+    municipality: str,
+    conversation_id: str,
+    client_network: str | None,
+    contact: str | None,
+    limit: int,
+    now: datetime,
+) -> bool:
+    """Whether an unlinked person may not book one more: `limit` coming bookings already
+    through the conversation, under the contact (as typed any way), or from the client
+    network. A script opening fresh conversations with invented names still comes from a
+    few networks; the network is kept on the booking, so deleting the conversation does
+    not reset the count."""
+    bookings = coming_unlinked_bookings(session, municipality, now)
+    contact_key = _contact_key(contact)
+    counts = {
+        "conversation": sum(b.conversation_id == conversation_id for b in bookings),
+        "network": sum(
+            client_network is not None and b.client_network == client_network for b in bookings
+        ),
+        "contact": sum(
+            contact_key is not None and _contact_key(b.contact) == contact_key for b in bookings
+        ),
+    }
+    return max(counts.values()) >= limit
 
 
 @dataclass(frozen=True)
@@ -249,9 +310,12 @@ def book(
     details: BookingDetails,
     now: datetime,
     actor: str,
+    unlinked_limit: int | None = None,
 ) -> BookingView:
     """Books a slot, or raises `SlotTakenError`. Confirming the same slot twice from the
-    same conversation (a double click) returns the existing booking."""
+    same conversation (a double click) returns the existing booking. A person not linked
+    to a case gets `BookingLimitError` at `unlinked_limit` coming bookings (None: no
+    limit, for the administrator's tools)."""
     with sessions.begin() as session:
         existing = session.scalar(
             select(Booking).where(
@@ -263,9 +327,26 @@ def book(
         if existing is not None:
             return BookingView.of(existing)
         _check_bookable(session, slot_id, municipality, now)
+        conversation = session.get(Conversation, conversation_id)
+        client_network = conversation.client_network if conversation is not None else None
+        if (
+            case_id is None
+            and unlinked_limit is not None
+            and unlinked_limit_reached(
+                session,
+                municipality=municipality,
+                conversation_id=conversation_id,
+                client_network=client_network,
+                contact=details.contact,
+                limit=unlinked_limit,
+                now=now,
+            )
+        ):
+            raise BookingLimitError(conversation_id)
         booking = _new_booking(
             slot_id, conversation_id, case_id, channel, language, details, now, replaces_id=None
         )
+        booking.client_network = client_network
         _insert(session, booking)
         if case_id is not None:
             _update_case(session, case_id, details.purpose, actor)

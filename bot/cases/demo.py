@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.cases.linking import issue_code
+from bot.cases.linking import format_code, issue_code
 from bot.cases.register import create_case
 from bot.db.models import (
     AppointmentSlot,
@@ -124,6 +124,6 @@ def add_demo_data(session: Session, settings: Settings) -> list[str]:
         code = issue_code(session, case_id, settings.link_code_secret, now)
         lines.append(
             f"case {case_id} {row.case_number} {row.full_name} ({row.preferred_language}): "
-            f"link code {code[:3]}-{code[3:]}"
+            f"link code {format_code(code)}"
         )
     return lines

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
@@ -19,7 +20,7 @@ from bot.conversations.store import (
     UnknownConversationError,
 )
 from bot.db.models import LanguageSource
-from bot.http.client_address import client_network
+from bot.http.client_address import client_network, client_pseudonym
 from bot.http.errors import ApiError
 from bot.http.ratelimit import RateLimits, SlidingWindowLimiter, retry_after_header
 from bot.language import is_known, is_supported, language_name
@@ -53,18 +54,18 @@ class RateLimitedError(ApiError):
         return response
 
 
-def _limit(limiter: SlidingWindowLimiter, key: str, language: str | None) -> None:
+def enforce_limit(limiter: SlidingWindowLimiter, key: str, language: str | None) -> None:
     wait = limiter.hit(key)
     if wait is not None:
         raise RateLimitedError(wait, language)
 
 
-def _address(request: Request) -> str:
+def client_address_key(request: Request) -> str:
     # The client's network (an IPv6 address's /64), after a trusted proxy's header.
     return client_network(request)
 
 
-def _rate_limits(request: Request) -> RateLimits:
+def rate_limits(request: Request) -> RateLimits:
     limits: RateLimits = request.app.state.rate_limits
     return limits
 
@@ -121,9 +122,9 @@ async def create_conversation(request: Request) -> JSONResponse:
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "The body must be a JSON object.")
     language = body.get("language")
-    _limit(
-        _rate_limits(request).address_conversations,
-        _address(request),
+    enforce_limit(
+        rate_limits(request).address_conversations,
+        client_address_key(request),
         language if is_known(language) else None,
     )
     if language is not None:
@@ -203,14 +204,17 @@ async def _inbound(body: dict[str, Any], conversation: ConversationView) -> Inbo
 
 
 async def post_message(request: Request) -> JSONResponse:
-    limits = _rate_limits(request)
-    _limit(limits.address_messages, _address(request), None)
+    limits = rate_limits(request)
+    enforce_limit(limits.address_messages, client_address_key(request), None)
     conversation = await authorised(request)
-    _limit(limits.conversation_messages, conversation.id, conversation.language)
+    enforce_limit(limits.conversation_messages, conversation.id, conversation.language)
     body = await read_json(request, conversation.language)
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "The body must be a JSON object.")
-    inbound = await _inbound(body, conversation)
+    inbound = replace(
+        await _inbound(body, conversation),
+        client_network=client_pseudonym(request, get_settings().link_code_secret),
+    )
     router: Router = request.app.state.router
     try:
         result = await router.handle(conversation, inbound)
@@ -257,7 +261,7 @@ async def delete_conversation(request: Request) -> Response:
     conversation = await authorised(request)
     store: ConversationStore = request.app.state.store
     await asyncio.to_thread(store.delete, conversation.id)
-    _rate_limits(request).conversation_messages.forget(conversation.id)
+    rate_limits(request).conversation_messages.forget(conversation.id)
     return Response(status_code=204)
 
 

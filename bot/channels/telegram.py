@@ -17,6 +17,7 @@ import logging
 import weakref
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, TypeAlias
 
@@ -50,6 +51,7 @@ from bot.conversations.store import (
     MessageView,
 )
 from bot.db.models import ConversationState, LanguageSource, MessageStatus
+from bot.http.client_address import telegram_user_pseudonym
 from bot.language import is_supported, is_translated
 from bot.nlg.render import render_response
 from bot.settings import Settings
@@ -290,8 +292,9 @@ class TelegramChannel:
             button = parse_callback_data(query.data)
             payload = None
             if button is not None:
+                window = timedelta(hours=self._settings.telegram_button_window_hours)
                 payload = await asyncio.to_thread(
-                    self._telegram_store.button_payload, conversation.id, *button
+                    self._telegram_store.button_payload, conversation.id, *button, window
                 )
             if payload is None:
                 # A button from long ago, or data we never made: say so, briefly.
@@ -335,6 +338,11 @@ class TelegramChannel:
             typing(self.application.bot, chat_id)
             if conversation.state == ConversationState.BOT
             else nullcontext()
+        )
+        # Private chats only: the chat id is the user's id, which counts as their "address".
+        inbound = replace(
+            inbound,
+            client_network=telegram_user_pseudonym(chat_id, self._settings.link_code_secret),
         )
         try:
             async with thinking:

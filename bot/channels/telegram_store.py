@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from sqlalchemy import delete, exists, or_, select, update
@@ -89,9 +89,14 @@ class TelegramStore:
             )
             return None if conversation is None else ConversationView.of(conversation)
 
-    def button_payload(self, conversation_id: str, message_id: int, index: int) -> str | None:
-        """The payload of a button the gateway sent in this conversation, while it is still
-        among the recent messages a payload is accepted from (as in the API)."""
+    def button_payload(
+        self, conversation_id: str, message_id: int, index: int, window: timedelta
+    ) -> str | None:
+        """The payload of a button the gateway offered in this chat's conversation, while it
+        is still among its recent messages (as in the API) and was sent within `window`.
+        The stored outbound message is the record of the offer: its conversation is the
+        chat, its buttons what was offered, its time when. A button of another chat (the
+        callback data names a message id, which anyone can write) or an old one is None."""
         with self._sessions() as session:
             recent_ids = set(
                 session.scalars(
@@ -107,7 +112,10 @@ class TelegramStore:
             if message_id not in recent_ids:
                 return None
             message = session.get(Message, message_id)
-            if message is None:
+            if message is None or message.conversation_id != conversation_id:
+                return None
+            offered_at = message.created_at.replace(tzinfo=message.created_at.tzinfo or UTC)
+            if offered_at < utcnow() - window:
                 return None
             buttons: list[dict[str, Any]] = list(message.buttons or [])
             if not 0 <= index < len(buttons):

@@ -19,7 +19,7 @@ from bot.conversations.rasa_client import RasaClient, RasaUnavailableError
 from bot.conversations.store import ConversationStore, ConversationView, MessageView, Reply
 from bot.conversations.text import clean_text
 from bot.db.models import ConversationState, LanguageSource, MessageStatus
-from bot.handoff.state_machine import HandoffReason, HandoffRequest
+from bot.handoff.state_machine import HandoffRequest
 from bot.handoff.urgent import is_urgent
 from bot.language import (
     TRANSLATION_HUB,
@@ -30,6 +30,7 @@ from bot.language import (
 )
 from bot.nlg.content import get_catalog
 from bot.nlg.render import render_response
+from bot.runtime import get_settings
 from bot.translation.languages import conversation_languages, reachable
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,10 @@ class Inbound:
     # The channel's own id of this message (Telegram's update id), set by channel code so
     # a message delivered twice is handled once (DuplicateInboundError the second time).
     external_id: str | None = None
+    # The sender's network as a keyed pseudonym (client_address.address_pseudonym; for
+    # Telegram the user id), set by channel code and stored with the message, so that the
+    # actions count wrong link codes and bookings per network, not per conversation.
+    client_network: str | None = None
 
 
 @dataclass(frozen=True)
@@ -302,13 +307,18 @@ class Router:
         self, conversation: ConversationView, received: _Received, reply_status: MessageStatus
     ) -> TurnResult:
         """Someone may be in danger: the emergency number at once, and a person takes over.
-        Rasa never sees the message, so nothing it could misunderstand is said."""
+        Rasa never sees the message, so nothing it could misunderstand is said. Everyone
+        gets the emergency number; the head of the queue only once per conversation and not
+        for many conversations from one network (a script must not bury a real emergency)."""
+        reason = await asyncio.to_thread(
+            self._store.urgent_reason, conversation.id, get_settings().urgent_per_network
+        )
         return await self._finish(
             conversation,
             received,
             ["utter_handoff_urgent"],
             reply_status,
-            handoff=HandoffRequest(HandoffReason.URGENT, "urgent"),
+            handoff=HandoffRequest(reason, "urgent"),
         )
 
     def _receive(self, conversation: ConversationView, inbound: Inbound) -> _Received:
@@ -346,6 +356,7 @@ class Router:
             message_language=message_language,
             detected_language=detected,
             external_id=inbound.external_id,
+            client_network=inbound.client_network,
         )
         state = self._store.state_for_turn(conversation.id)
         return _Received(

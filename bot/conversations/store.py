@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,7 @@ from bot.db.models import (
     utcnow,
 )
 from bot.handoff.state_machine import HandoffRequest, hand_back, reopen, request_handoff
+from bot.handoff.urgent import urgent_reason
 
 # How far back a button's payload stays valid: a person may scroll up and press an older one.
 PAYLOAD_LOOKBACK_MESSAGES = 50
@@ -202,6 +203,7 @@ class ConversationStore(MessageDelivery):
         message_language: str | None = None,
         detected_language: bool = False,
         external_id: str | None = None,
+        client_network: str | None = None,
     ) -> int:
         """Stores what the person sent; a newly detected conversation language is kept with
         it. `message_language` is the message's own language when it is not the
@@ -216,6 +218,7 @@ class ConversationStore(MessageDelivery):
                 message_language or language,
                 detected_language,
                 external_id,
+                client_network,
             )
         except IntegrityError as error:
             # Two deliveries of the same message raced; the unique key let one through.
@@ -236,6 +239,11 @@ class ConversationStore(MessageDelivery):
                 return ConversationState.BOT
             return conversation.state
 
+    def urgent_reason(self, conversation_id: str, per_network: int) -> str:
+        """How this urgent conversation joins the queue (bot/handoff/urgent.py)."""
+        with self._sessions() as session:
+            return urgent_reason(session, conversation_id, per_network, utcnow())
+
     def return_to_assistant(self, conversation_id: str) -> bool:
         with self._sessions.begin() as session:
             return hand_back(session, conversation_id, "person", utcnow())
@@ -254,6 +262,7 @@ class ConversationStore(MessageDelivery):
         message_language: str,
         detected_language: bool,
         external_id: str | None,
+        client_network: str | None,
     ) -> int:
         with self._sessions.begin() as session:
             if external_id is not None and session.scalar(
@@ -262,6 +271,14 @@ class ConversationStore(MessageDelivery):
                 raise DuplicateInboundError(external_id)
             if detected_language:
                 self._set_language(session, conversation_id, language, LanguageSource.DETECTED)
+            if client_network is not None:
+                # Where this message came from, for the budgets the actions keep while they
+                # handle it (wrong link codes, bookings); the latest sender counts.
+                session.execute(
+                    update(Conversation)
+                    .where(Conversation.id == conversation_id)
+                    .values(client_network=client_network)
+                )
             message = Message(
                 conversation_id=conversation_id,
                 direction=MessageDirection.INBOUND,

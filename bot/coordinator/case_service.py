@@ -5,6 +5,7 @@ municipality they may not see."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -12,11 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.bookings.service import BookingView
 from bot.cases import audit
-from bot.cases.linking import issue_code
+from bot.cases.linking import Budgets, format_code, is_system_tripped, issue_code
 from bot.coordinator.auth import SignedIn
 from bot.db.models import (
     AppointmentSlot,
     AssessmentState,
+    AuditEntry,
     Booking,
     ChannelIdentity,
     ClientCase,
@@ -26,6 +28,7 @@ from bot.db.models import (
     utcnow,
 )
 
+LINK_ACTIONS = ("link", "link-direct", "link-code-revoked")
 STATE_FIELDS = (
     ("assessment", [s.value for s in AssessmentState]),
     ("plan", [s.value for s in PlanState]),
@@ -65,11 +68,27 @@ def case_of(session: Session, case_id: int, who: SignedIn) -> ClientCase | None:
     return case
 
 
-def conversations_of_case(session: Session, case_id: int) -> list[Conversation]:
-    ids = session.scalars(
-        select(ChannelIdentity.external_id).where(ChannelIdentity.case_id == case_id)
+def conversations_of_case(session: Session, case_id: int) -> list[tuple[Conversation, datetime]]:
+    """The case's linked conversations with when each was linked, newest link first."""
+    rows = session.execute(
+        select(Conversation, ChannelIdentity.linked_at)
+        .join(ChannelIdentity, ChannelIdentity.external_id == Conversation.id)
+        .where(ChannelIdentity.case_id == case_id)
+        .order_by(ChannelIdentity.linked_at.desc())
+    ).all()
+    return [(conversation, linked_at) for conversation, linked_at in rows]
+
+
+def links_of_case(session: Session, case_id: int) -> list[AuditEntry]:
+    """Every link of a chat to the case, by code or by a coordinator, from the audit log:
+    a link the person did not make themselves shows here."""
+    return list(
+        session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.case_id == case_id, AuditEntry.action.in_(LINK_ACTIONS))
+            .order_by(AuditEntry.at.desc())
+        )
     )
-    return list(session.scalars(select(Conversation).where(Conversation.id.in_(list(ids)))))
 
 
 def bookings_of_case(session: Session, case_id: int) -> list[BookingView]:
@@ -80,6 +99,13 @@ def bookings_of_case(session: Session, case_id: int) -> list[BookingView]:
         .order_by(AppointmentSlot.starts_at)
     )
     return [BookingView.of(row) for row in rows]
+
+
+def linking_paused(sessions: sessionmaker[Session], budgets: Budgets) -> bool:
+    """Whether the system-wide budget of wrong link codes is spent: linking by code is
+    paused for everyone, and the coordinators must know (a banner in the app)."""
+    with sessions() as session:
+        return is_system_tripped(session, budgets, utcnow())
 
 
 class CaseService:
@@ -105,6 +131,7 @@ class CaseService:
             context = {
                 "case": case,
                 "conversations": conversations_of_case(session, case_id),
+                "links": links_of_case(session, case_id),
                 "bookings": bookings_of_case(session, case_id),
                 "state_fields": STATE_FIELDS,
             }
@@ -138,7 +165,8 @@ class CaseService:
             return True
 
     def link_code(self, case_id: int, who: SignedIn, secret: str) -> str | None:
-        """A new link code for the case, shown as "ABC-DEF"; None when not found."""
+        """A new link code for the case, shown as "4821 0937 5562"; None when not found.
+        The case's older codes stop working."""
         with self._sessions.begin() as session:
             if case_of(session, case_id, who) is None:
                 return None
@@ -146,4 +174,4 @@ class CaseService:
             audit.record(
                 session, actor=f"coordinator:{who.username}", case_id=case_id, action="link-code"
             )
-            return f"{code[:3]}-{code[3:]}"
+            return format_code(code)

@@ -8,8 +8,9 @@ import asyncio
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.cases.linking import Budgets
 from bot.coordinator.auth import SignedIn
-from bot.coordinator.case_service import CaseService
+from bot.coordinator.case_service import CaseService, linking_paused
 from bot.coordinator.rendering import flash, not_found, redirect, render
 from bot.db import get_sessionmaker
 from bot.runtime import get_settings
@@ -34,7 +35,15 @@ async def case_page(request: Request, who: SignedIn) -> Response:
     )
     if context is None:
         return not_found(who)
-    return render("case.html", who, flash=flash(request, who), code=None, **context)
+    paused = await asyncio.to_thread(linking_paused, get_sessionmaker(), Budgets.of(get_settings()))
+    return render(
+        "case.html",
+        who,
+        flash=flash(request, who),
+        code=None,
+        linking_paused=paused,
+        **context,
+    )
 
 
 async def update_case(request: Request, who: SignedIn) -> Response:

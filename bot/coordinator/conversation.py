@@ -27,9 +27,11 @@ from bot.coordinator.rendering import (
     quick_replies,
     redirect,
     render,
+    texts,
 )
 from bot.db import get_sessionmaker
 from bot.db.models import Conversation
+from bot.http.ratelimit import RateLimits, retry_after_header
 
 
 def _service() -> ConversationService:
@@ -217,6 +219,9 @@ async def reply(request: Request, who: SignedIn) -> Response:
     if _unknown_source_language(draft, who):
         return _bad_language()
     if draft.previewing:
+        limited = _too_many_previews(request, who)
+        if limited is not None:
+            return limited
         return await _conversation_response(
             request, who, audited=False, draft=draft.text, source_language=draft.source_language
         )
@@ -236,8 +241,23 @@ async def reply(request: Request, who: SignedIn) -> Response:
     return redirect(f"/coordinator/conversations/{conversation_id}")
 
 
+def _too_many_previews(request: Request, who: SignedIn) -> Response | None:
+    """Each preview runs the translation models; a stuck script or a held-down key must
+    not take them from everyone else."""
+    limits: RateLimits = request.app.state.rate_limits
+    wait = limits.coordinator_previews.hit(str(who.id))
+    if wait is None:
+        return None
+    response = PlainTextResponse(texts(who.language).get("too_many_previews", ""), status_code=429)
+    response.headers["Retry-After"] = retry_after_header(wait)
+    return headers(response)
+
+
 async def reply_preview(request: Request, who: SignedIn) -> Response:
     """The live preview of the reply form (coordinator.js): what the person would receive."""
+    limited = _too_many_previews(request, who)
+    if limited is not None:
+        return limited
     draft = await _draft(request, who)
     if draft is None:
         return headers(PlainTextResponse("Not found.", status_code=404))
@@ -281,3 +301,17 @@ async def hand_back_conversation(request: Request, who: SignedIn) -> Response:
 
 async def close_conversation(request: Request, who: SignedIn) -> Response:
     return await _end_handoff(request, who, closing=True)
+
+
+async def link_to_case(request: Request, who: SignedIn) -> Response:
+    """Links the conversation to a case the coordinator names by its number, after checking
+    the person's identity in the chat or at a meeting; audited as `link-direct`."""
+    conversation_id = request.path_params["conversation_id"]
+    case_number = str((await request.form()).get("case_number") or "")
+    outcome = await asyncio.to_thread(_service().link_to_case, conversation_id, who, case_number)
+    if (
+        outcome == "not_found"
+        and await asyncio.to_thread(_service().visible, conversation_id, who) is None
+    ):
+        return not_found(who)
+    return redirect(f"/coordinator/conversations/{conversation_id}?flash=link_{outcome}")

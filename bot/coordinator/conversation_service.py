@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cases import audit
+from bot.cases.linking import link_directly
 from bot.conversations.store import Reply, pending_message
 from bot.coordinator.auth import SignedIn
 from bot.coordinator.translation import stored_readings
@@ -209,3 +210,25 @@ class ConversationService:
         with self._sessions.begin() as session:
             change = close if closing else hand_back
             return change(session, conversation_id, f"coordinator:{who.username}", utcnow())
+
+    def link_to_case(self, conversation_id: str, who: SignedIn, case_number: str) -> str:
+        """Links the conversation to the case with that number, after the coordinator
+        checked who the person is. Both must be of one municipality the coordinator works:
+        "linked", "not_found" (no such case there) or "already_linked"."""
+        with self._sessions.begin() as session:
+            conversation = conversation_of(session, conversation_id, who)
+            if conversation is None:
+                return "not_found"
+            case = session.scalar(
+                select(ClientCase).where(ClientCase.case_number == case_number.strip()[:32])
+            )
+            if (
+                case is None
+                or not who.may_see(case.municipality)
+                or case.municipality != conversation.municipality
+            ):
+                return "not_found"
+            linked = link_directly(
+                session, conversation_id, case.id, f"coordinator:{who.username}", utcnow()
+            )
+            return "linked" if linked else "already_linked"

@@ -9,12 +9,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.cases.linking import Budgets
 from bot.coordinator import translation
 from bot.coordinator.auth import SignedIn
+from bot.coordinator.case_service import linking_paused
 from bot.coordinator.live import stream
 from bot.coordinator.queue_service import QueueService
 from bot.coordinator.rendering import coordinator_language, flash, render
 from bot.db import get_sessionmaker
+from bot.runtime import get_settings
 
 
 async def _queue_context(who: SignedIn) -> dict[str, Any]:
@@ -29,7 +32,14 @@ async def _queue_context(who: SignedIn) -> dict[str, Any]:
 
 
 async def queue_page(request: Request, who: SignedIn) -> Response:
-    return render("queue.html", who, flash=flash(request, who), **await _queue_context(who))
+    paused = await asyncio.to_thread(linking_paused, get_sessionmaker(), Budgets.of(get_settings()))
+    return render(
+        "queue.html",
+        who,
+        flash=flash(request, who),
+        linking_paused=paused,
+        **await _queue_context(who),
+    )
 
 
 async def queue_fragment(request: Request, who: SignedIn) -> Response:

@@ -90,6 +90,10 @@ class Conversation(Base):
     coordinator_id: Mapped[int | None] = mapped_column(
         ForeignKey("coordinator.id", ondelete="SET NULL", name="fk_conversation_coordinator_id")
     )
+    # The network the person's latest message came from, as a keyed pseudonym
+    # (bot/http/client_address.py; a Telegram user id for Telegram): the action server counts
+    # wrong link codes and bookings against it, and it cannot be read back as an address.
+    client_network: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -395,6 +399,7 @@ class Booking(Base):
         ),
         Index("ix_booking_conversation_id", "conversation_id"),
         Index("ix_booking_case_id", "case_id"),
+        Index("ix_booking_client_network", "client_network"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -410,6 +415,9 @@ class Booking(Base):
     interpreter_language: Mapped[str | None] = mapped_column(String(64))
     contact_name: Mapped[str | None] = mapped_column(String(200))
     contact: Mapped[str | None] = mapped_column(String(200))  # phone or e-mail
+    # The conversation's client network when booked (a pseudonym): kept on the booking so
+    # that deleting the conversation does not reset the limit on bookings per network.
+    client_network: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default=BookingStatus.BOOKED)
     replaces_id: Mapped[int | None] = mapped_column(Integer)  # the booking this one moved
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

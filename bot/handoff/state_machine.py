@@ -28,6 +28,12 @@ class HandoffReason:
     FALLBACK = "fallback"  # the assistant did not understand twice in a row
     DATA_REQUEST = "data_request"  # erasure of personal data: a person must handle it
     URGENT = "urgent"  # someone may be in danger: violence, thoughts of suicide
+    # Urgent words again in a conversation that had its turn at the head of the queue:
+    # still the emergency number and a person, but in turn.
+    URGENT_AGAIN = "urgent_again"
+    # Urgent words in one of many conversations from one network within the hour: a script
+    # must not bury a real emergency, so these wait in turn and the coordinator is told.
+    URGENT_MANY_FROM_NETWORK = "urgent_many_from_network"
 
 
 @dataclass(frozen=True)

@@ -60,3 +60,14 @@ def address_pseudonym(address: str, secret: str) -> str:
     the same value (so attempts can be counted), but the address cannot be read back."""
     digest = hmac.new(secret.encode(), network_key(address).encode(), hashlib.sha256)
     return digest.hexdigest()[:32]
+
+
+def client_pseudonym(connection: HTTPConnection, secret: str) -> str:
+    """The pseudonym of the network a request came from, as stored with its message."""
+    return address_pseudonym(client_ip(connection), secret)
+
+
+def telegram_user_pseudonym(user_id: int, secret: str) -> str:
+    """On Telegram the app never sees an address: the user id counts as the network (a new
+    chat of the same user, after deleting the old one, is the same "address")."""
+    return address_pseudonym(f"telegram:{user_id}", secret)

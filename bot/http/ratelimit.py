@@ -65,11 +65,28 @@ def retry_after_header(seconds: float) -> str:
 
 class RateLimits:
     """The limits of one app: messages per conversation and per address a minute, new
-    conversations per address in ten minutes."""
+    conversations per address in ten minutes, event streams opened per conversation and
+    per address a minute, readiness checks per address a minute, translation previews per
+    coordinator a minute."""
 
     def __init__(
-        self, conversation_messages: int, address_messages: int, address_conversations: int
+        self,
+        conversation_messages: int,
+        address_messages: int,
+        address_conversations: int,
+        *,
+        conversation_streams: int = 10,
+        address_streams: int = 30,
+        address_readiness: int = 12,
+        coordinator_previews: int = 60,
     ) -> None:
         self.conversation_messages = SlidingWindowLimiter(conversation_messages, 60)
         self.address_messages = SlidingWindowLimiter(address_messages, 60)
         self.address_conversations = SlidingWindowLimiter(address_conversations, 600)
+        # Opening event streams a minute: each open stream polls the database.
+        self.conversation_streams = SlidingWindowLimiter(conversation_streams, 60)
+        self.address_streams = SlidingWindowLimiter(address_streams, 60)
+        # /readyz a minute from one address: each check calls Rasa and the action server.
+        self.address_readiness = SlidingWindowLimiter(address_readiness, 60)
+        # Translation previews a minute per coordinator: each runs the translation models.
+        self.coordinator_previews = SlidingWindowLimiter(coordinator_previews, 60)

@@ -94,6 +94,8 @@ class RunningSystem:
             RATE_LIMIT_ADDRESS_MESSAGES="100000",
             RATE_LIMIT_ADDRESS_CONVERSATIONS="100000",
             LOTSEN_WIDGET_ALLOWED_ORIGINS=self.embedding_site_url,
+            RATE_LIMIT_CONVERSATION_STREAMS="100000",
+            RATE_LIMIT_ADDRESS_STREAMS="100000",
             TRANSLATION_PACKAGES_DIR=str(
                 self.translation_packages_dir or self.workdir / "argos-packages"
             ),

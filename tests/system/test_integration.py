@@ -201,7 +201,7 @@ def test_bad_input_gets_an_answer_in_the_conversation_language(system: RunningSy
 def new_case_with_code(system: RunningSystem, language: str) -> tuple[str, str]:
     from sqlalchemy.orm import Session
 
-    from bot.cases.linking import issue_code
+    from bot.cases.linking import format_code, issue_code
     from bot.db import make_engine
     from bot.db.models import utcnow
 
@@ -211,7 +211,7 @@ def new_case_with_code(system: RunningSystem, language: str) -> tuple[str, str]:
         code = issue_code(session, case.id, system.link_code_secret, utcnow())
         number = case.case_number
     engine.dispose()
-    return number, f"{code[:3]}-{code[3:]}"
+    return number, format_code(code)
 
 
 @pytest.mark.parametrize(

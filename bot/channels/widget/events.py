@@ -11,7 +11,12 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from bot.channels.api import authorised
+from bot.channels.api import (
+    authorised,
+    client_address_key,
+    enforce_limit,
+    rate_limits,
+)
 from bot.channels.widget.store import WidgetStore
 from bot.conversations.store import ConversationStore
 from bot.http.errors import ApiError
@@ -32,7 +37,11 @@ async def conversation_events(request: Request) -> StreamingResponse:
     conversation was deleted, and a comment line as heartbeat. The token comes in the
     Authorization header, never in the URL: the widget reads the stream with fetch(), since
     EventSource cannot send headers. The cursor: `?after=` or the Last-Event-ID header."""
+    limits = rate_limits(request)
+    # Per address before anything is read; per conversation once its token is checked.
+    enforce_limit(limits.address_streams, client_address_key(request), None)
     conversation = await authorised(request)
+    enforce_limit(limits.conversation_streams, conversation.id, conversation.language)
     raw_cursor = request.query_params.get("after") or request.headers.get("last-event-id") or "0"
     if not raw_cursor.isdigit():
         raise ApiError(422, "invalid_cursor", "after must be a cursor from this API.")
