@@ -291,6 +291,42 @@ def _translate_install(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_erase(args: argparse.Namespace) -> int:
+    from bot.db import get_sessionmaker
+    from bot.db.models import utcnow
+    from bot.privacy.erasure import ErasureReason, erase_case, erase_conversation
+    from bot.privacy.tracker import get_tracker_store
+
+    reason = ErasureReason(args.reason)
+    if args.conversation is not None:
+        report = erase_conversation(
+            get_sessionmaker(),
+            get_tracker_store(),
+            args.conversation,
+            actor="cli",
+            reason=reason,
+            now=utcnow(),
+        )
+    else:
+        report = erase_case(
+            get_sessionmaker(),
+            get_tracker_store(),
+            args.case,
+            actor="cli",
+            reason=reason,
+            now=utcnow(),
+        )
+    if report is None:
+        print("nothing found: no such conversation or case", file=sys.stderr)
+        return 1
+    print(
+        f"erased {report.conversations} conversation(s), {report.messages} messages, "
+        f"{report.tracker_events} tracker events; {report.bookings_cancelled} coming bookings "
+        f"cancelled, {report.bookings_blanked} bookings without name and contact now"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lotsen", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -412,6 +448,25 @@ def build_parser() -> argparse.ArgumentParser:
     install.add_argument("source", help="language code, e.g. uk")
     install.add_argument("target", help="language code, e.g. en")
     install.set_defaults(handler=_translate_install)
+
+    from bot.privacy.erasure import ErasureReason
+
+    data = commands.add_parser(
+        "data", help="personal data: erasure (README, \"Personal data\")"
+    ).add_subparsers(dest="data_command", required=True)
+    erase = data.add_parser(
+        "erase",
+        help="erase a conversation, or every conversation of a case, everywhere it is kept",
+    )
+    erase_target = erase.add_mutually_exclusive_group(required=True)
+    erase_target.add_argument("--conversation", help="the conversation id")
+    erase_target.add_argument("--case", help="the case number (the case itself stays)")
+    erase.add_argument(
+        "--reason",
+        choices=[r.value for r in ErasureReason],
+        default=ErasureReason.PERSON_ASKED.value,
+    )
+    erase.set_defaults(handler=_data_erase)
 
     commands.add_parser(
         "demo-data", help="an example coordinator and cases in different situations"

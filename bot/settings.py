@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'lotsen.db'}"
 
     rasa_url: str = "http://127.0.0.1:5005"
+    # Rasa's SQL tracker store (endpoints.yml): erasure and the purge delete a
+    # conversation's events there too, so the app needs the same URL as the Rasa server.
+    rasa_tracker_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'rasa-tracker.db'}"
     rasa_api_token: str = "change-me-rasa-api-token"  # noqa: S105 - refused in production
     rasa_timeout_seconds: float = 30.0
     action_server_url: str = "http://127.0.0.1:5055"

@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.conversations.delivery import DELIVERY_LEASE, MessageDelivery
 from bot.db.models import (
-    ChannelIdentity,
     Conversation,
     ConversationState,
     LanguageSource,
@@ -153,8 +152,9 @@ def pending_message(
 
 
 class ConversationStore(MessageDelivery):
-    """Conversations, their turns, and their erasure; the delivery bookkeeping of their
-    outbound messages comes from MessageDelivery (bot/conversations/delivery.py)."""
+    """Conversations and their turns (erasure: bot/privacy/erasure.py); the delivery
+    bookkeeping of their outbound messages comes from MessageDelivery
+    (bot/conversations/delivery.py)."""
 
     def create(
         self, *, channel: str, municipality: str, language: str, language_source: LanguageSource
@@ -385,35 +385,6 @@ class ConversationStore(MessageDelivery):
                 .limit(limit)
             )
             return [MessageView.of(row) for row in rows]
-
-    # --- Erasure. -------------------------------------------------------------------------
-
-    def delete(self, conversation_id: str) -> bool:
-        """Deletes the conversation, its messages and the link of its identity to a case
-        (the person's "delete this conversation"). Bookings stay, without the conversation:
-        they are appointments with the municipality, cancelled separately. False when the
-        conversation did not exist."""
-        with self._sessions.begin() as session:
-            conversation = session.get(Conversation, conversation_id)
-            if conversation is None:
-                return False
-            session.execute(
-                delete(ChannelIdentity).where(
-                    ChannelIdentity.channel == conversation.channel,
-                    ChannelIdentity.external_id == conversation.id,
-                )
-            )
-            # Explicit, so erasure does not depend on the database enforcing foreign keys.
-            session.execute(
-                delete(MessageTranslation).where(
-                    MessageTranslation.message_id.in_(
-                        select(Message.id).where(Message.conversation_id == conversation_id)
-                    )
-                )
-            )
-            session.execute(delete(Message).where(Message.conversation_id == conversation_id))
-            session.delete(conversation)
-            return True
 
 
 # --- Machine translations of messages (bot/conversations/translation.py makes them). -----

@@ -1,0 +1,65 @@
+"""Rasa's SQL tracker store, seen from the app: the events of a conversation's sender id.
+
+Rasa Open Source keeps every event of a conversation (what the person typed, the slots of
+the booking form) in the `events` table of its tracker store and has no retention of its
+own. The app deletes a conversation's rows there by sender id (the conversation id), the
+same way on SQLite and on PostgreSQL. Rasa reads the tracker from the store at every
+message, so a deleted conversation starts afresh if the person writes again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, cast
+
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, delete, inspect, select
+from sqlalchemy.engine import CursorResult
+
+from bot.db import make_engine
+from bot.runtime import Resource, current
+
+# Rasa 3.6's table (rasa/core/tracker_store.py, SQLTrackerStore.SQLEvent); only the columns
+# the app reads are declared.
+_metadata = MetaData()
+EVENTS = Table(
+    "events",
+    _metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sender_id", String(255)),
+)
+
+
+class TrackerStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def _exists(self) -> bool:
+        # Before Rasa's first conversation the table is not there yet.
+        return inspect(self._engine).has_table("events")
+
+    def delete_senders(self, sender_ids: Iterable[str]) -> int:
+        """Deletes every event of these sender ids; the number of rows deleted."""
+        ids = list(sender_ids)
+        if not ids or not self._exists():
+            return 0
+        with self._engine.begin() as connection:
+            result = connection.execute(delete(EVENTS).where(EVENTS.c.sender_id.in_(ids)))
+            return int(cast("CursorResult[Any]", result).rowcount or 0)
+
+    def senders(self) -> set[str]:
+        """Every sender id with events (the purge deletes those of conversations gone)."""
+        if not self._exists():
+            return set()
+        with self._engine.connect() as connection:
+            return set(connection.scalars(select(EVENTS.c.sender_id).distinct()))
+
+
+TRACKER_STORE: Resource[TrackerStore] = Resource(
+    "Rasa tracker store",
+    lambda runtime: TrackerStore(make_engine(runtime.settings.rasa_tracker_url)),
+    close=lambda store: store._engine.dispose(),
+)
+
+
+def get_tracker_store() -> TrackerStore:
+    return current().get(TRACKER_STORE)

@@ -1,0 +1,144 @@
+"""Erasure reaches every store, through every way in (issue 16), on SQLite and PostgreSQL:
+a unique marker planted through a conversation with a booking, a handoff, a coordinator
+reply and a translation is found in no column of any table afterwards, Rasa's tracker
+store included, and the freed slot can be booked again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from starlette.testclient import TestClient
+
+from bot import runtime
+from bot.app import create_app
+from bot.bookings.service import BookingDetails, book
+from bot.cli import main as lotsen
+from bot.db import get_sessionmaker
+from bot.db.models import (
+    AuditEntry,
+    Booking,
+    BookingPurpose,
+    BookingStatus,
+    ChannelIdentity,
+    ClientCase,
+    Conversation,
+    LinkAttempt,
+    utcnow,
+)
+from tests.conftest import NLG_TOKEN
+from tests.support.fake_rasa import FakeRasa
+from tests.support.personal_data import (
+    Markers,
+    found_in_database,
+    plant_in_app_database,
+    plant_tracker_events,
+)
+
+
+@pytest.fixture
+def stores(
+    database_url: str, tmp_path: Path, fake_rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[TestClient, str]]:
+    """The app on a migrated SQLite or PostgreSQL database, with Rasa's tracker store on the
+    same kind of database (a file of its own on SQLite, the same server on PostgreSQL)."""
+    tracker_url = (
+        f"sqlite:///{tmp_path / 'rasa-tracker.db'}"
+        if database_url.startswith("sqlite")
+        else database_url
+    )
+    monkeypatch.setenv("LOTSEN_ENV", "test")
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("RASA_TRACKER_URL", tracker_url)
+    monkeypatch.setenv("NLG_TOKEN", NLG_TOKEN)
+    monkeypatch.setenv("TRANSLATION_PACKAGES_DIR", str(tmp_path / "argos-packages"))
+    runtime.reset()
+    with TestClient(create_app()) as client:
+        yield client, tracker_url
+    runtime.reset()
+
+
+def converse(client: TestClient, markers: Markers) -> tuple[str, dict[str, str], int]:
+    """A person's conversation through the API, with everything else it leaves planted."""
+    created = client.post("/api/v1/conversations", json={"language": "fi", "channel": "web"})
+    conversation_id = created.json()["conversation_id"]
+    headers = {"Authorization": f"Bearer {created.json()['token']}"}
+    for text in (markers.sentence, f"{markers.name} {markers.phone} {markers.email}"):
+        sent = client.post(
+            f"/api/v1/conversations/{conversation_id}/messages", json={"text": text}, headers=headers
+        )
+        assert sent.status_code == 200, sent.text
+    slot_id = plant_in_app_database(conversation_id, markers)
+    return conversation_id, headers, slot_id
+
+
+def assert_erased(client: TestClient, tracker_url: str, markers: Markers, slot_id: int) -> None:
+    assert found_in_database(None, markers) == []
+    assert found_in_database(tracker_url, markers) == []
+    with get_sessionmaker()() as session:
+        assert session.scalar(select(func.count()).select_from(ChannelIdentity)) == 0
+        assert session.scalar(select(func.count()).select_from(LinkAttempt)) == 0
+        # The case register is the municipality's record: it stays.
+        assert session.scalar(select(func.count()).select_from(ClientCase)) == 1
+        cancelled = session.scalar(select(Booking).where(Booking.slot_id == slot_id))
+        assert cancelled is not None and cancelled.status == BookingStatus.CANCELLED
+        assert cancelled.cancel_reason == "erasure"
+        assert session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action.like("erase_%"))
+        )
+    # Someone else's tracker is untouched.
+    assert found_in_database(tracker_url, Markers(tag="someone-else")) != []
+    # The freed slot can be booked again.
+    other = client.post("/api/v1/conversations", json={"channel": "web"}).json()
+    again = book(
+        get_sessionmaker(),
+        slot_id=slot_id,
+        municipality="example",
+        conversation_id=other["conversation_id"],
+        case_id=None,
+        channel="web",
+        language="sv",
+        details=BookingDetails(BookingPurpose.OTHER, "sv", None, None, None),
+        now=utcnow(),
+        actor="test",
+    )
+    assert again.status == BookingStatus.BOOKED
+
+
+def test_the_widgets_delete_erases_every_store(stores: tuple[TestClient, str]) -> None:
+    client, tracker_url = stores
+    markers = Markers()
+    conversation_id, headers, slot_id = converse(client, markers)
+    plant_tracker_events(tracker_url, conversation_id, markers)
+    assert found_in_database(None, markers) and found_in_database(tracker_url, markers)
+
+    response = client.delete(f"/api/v1/conversations/{conversation_id}", headers=headers)
+
+    assert response.status_code == 204
+    assert_erased(client, tracker_url, markers, slot_id)
+    gone = client.get(f"/api/v1/conversations/{conversation_id}/messages", headers=headers)
+    assert gone.status_code == 404
+
+
+@pytest.mark.parametrize("by", ["conversation", "case"])
+def test_the_cli_erases_a_conversation_or_a_case(
+    stores: tuple[TestClient, str], by: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client, tracker_url = stores
+    markers = Markers()
+    conversation_id, _headers, slot_id = converse(client, markers)
+    plant_tracker_events(tracker_url, conversation_id, markers)
+    with get_sessionmaker()() as session:
+        case_number = session.scalars(select(ClientCase.case_number)).one()
+
+    target = conversation_id if by == "conversation" else case_number
+    assert lotsen(["data", "erase", f"--{by}", target]) == 0
+
+    assert_erased(client, tracker_url, markers, slot_id)
+    printed = capsys.readouterr().out
+    assert "1 conversation" in printed and markers.tag not in printed
+    with get_sessionmaker()() as session:
+        assert session.get(Conversation, conversation_id) is None
+    assert lotsen(["data", "erase", f"--{by}", target]) == (1 if by == "conversation" else 0)
