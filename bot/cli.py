@@ -452,7 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.privacy.erasure import ErasureReason
 
     data = commands.add_parser(
-        "data", help="personal data: erasure (README, \"Personal data\")"
+        "data", help='personal data: erasure (README, "Personal data")'
     ).add_subparsers(dest="data_command", required=True)
     erase = data.add_parser(
         "erase",

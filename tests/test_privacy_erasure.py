@@ -67,7 +67,9 @@ def converse(client: TestClient, markers: Markers) -> tuple[str, dict[str, str],
     headers = {"Authorization": f"Bearer {created.json()['token']}"}
     for text in (markers.sentence, f"{markers.name} {markers.phone} {markers.email}"):
         sent = client.post(
-            f"/api/v1/conversations/{conversation_id}/messages", json={"text": text}, headers=headers
+            f"/api/v1/conversations/{conversation_id}/messages",
+            json={"text": text},
+            headers=headers,
         )
         assert sent.status_code == 200, sent.text
     slot_id = plant_in_app_database(conversation_id, markers)

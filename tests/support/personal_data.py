@@ -11,6 +11,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, Text, create_en
 from sqlalchemy import select as sa_select
 
 from bot.bookings.service import BookingDetails, book
+from bot.conversations.store import pending_message
 from bot.db import get_engine, get_sessionmaker
 from bot.db.models import (
     AppointmentSlot,
@@ -20,11 +21,10 @@ from bot.db.models import (
     HandoffEvent,
     LinkAttempt,
     Message,
+    MessageSender,
     MessageTranslation,
     utcnow,
 )
-from bot.conversations.store import pending_message
-from bot.db.models import MessageSender
 from tests.support.factories import new_case
 
 
