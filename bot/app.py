@@ -40,6 +40,8 @@ from bot.http.security import WebSecurityMiddleware
 from bot.language import detect_language
 from bot.nlg.content import get_catalog
 from bot.nlg.endpoint import nlg_endpoint
+from bot.privacy.retention import run_daily_purge
+from bot.privacy.tracker import get_tracker_store
 from bot.runtime import get_settings
 
 logger = logging.getLogger(__name__)
@@ -80,13 +82,20 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             run_reminders(get_sessionmaker(), settings.reminder_interval_seconds),
             name="booking reminders",
         )
+        purge = asyncio.create_task(
+            run_daily_purge(
+                get_sessionmaker(), get_tracker_store(), settings.purge_check_interval_seconds
+            ),
+            name="daily purge",
+        )
         logger.info("Lotsen app ready at %s", settings.lotsen_public_url)
         try:
             yield
         finally:
-            reminders.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reminders
+            for task in (reminders, purge):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if telegram is not None:
                 await telegram.stop()
 

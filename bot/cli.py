@@ -327,6 +327,19 @@ def _data_erase(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_purge(args: argparse.Namespace) -> int:
+    from bot.db import get_sessionmaker
+    from bot.db.models import utcnow
+    from bot.privacy.retention import purge
+    from bot.privacy.tracker import get_tracker_store
+
+    counts = purge(get_sessionmaker(), get_tracker_store(), utcnow(), dry_run=args.dry_run)
+    print("would delete (dry run):" if args.dry_run else "deleted:")
+    for line in counts.lines():
+        print(f"  {line}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lotsen", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -467,6 +480,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=ErasureReason.PERSON_ASKED.value,
     )
     erase.set_defaults(handler=_data_erase)
+    purge = data.add_parser("purge", help="delete now what is past its retention period")
+    purge.add_argument("--dry-run", action="store_true", help="only count, per store")
+    purge.set_defaults(handler=_data_purge)
 
     commands.add_parser(
         "demo-data", help="an example coordinator and cases in different situations"

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     link_code_secret: str = "change-me-link-code-secret"  # noqa: S105 - refused in production
     # How often the app looks for booking reminders that are due (sent the day before).
     reminder_interval_seconds: float = 60.0
+    # How often each app process looks whether today's purge of data past its retention
+    # period is due (one process a day runs it; bot/privacy/retention.py).
+    purge_check_interval_seconds: float = 600.0
 
     # Web widget. Origins (scheme://host[:port], comma-separated) of the sites allowed to
     # embed it and call the API from a browser; the app's own origin is always allowed.

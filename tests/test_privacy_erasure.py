@@ -5,15 +5,10 @@ store included, and the freed slot can be booked again."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from bot import runtime
-from bot.app import create_app
 from bot.bookings.service import BookingDetails, book
 from bot.cli import main as lotsen
 from bot.db import get_sessionmaker
@@ -28,36 +23,12 @@ from bot.db.models import (
     LinkAttempt,
     utcnow,
 )
-from tests.conftest import NLG_TOKEN
-from tests.support.fake_rasa import FakeRasa
 from tests.support.personal_data import (
     Markers,
     found_in_database,
     plant_in_app_database,
     plant_tracker_events,
 )
-
-
-@pytest.fixture
-def stores(
-    database_url: str, tmp_path: Path, fake_rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[TestClient, str]]:
-    """The app on a migrated SQLite or PostgreSQL database, with Rasa's tracker store on the
-    same kind of database (a file of its own on SQLite, the same server on PostgreSQL)."""
-    tracker_url = (
-        f"sqlite:///{tmp_path / 'rasa-tracker.db'}"
-        if database_url.startswith("sqlite")
-        else database_url
-    )
-    monkeypatch.setenv("LOTSEN_ENV", "test")
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("RASA_TRACKER_URL", tracker_url)
-    monkeypatch.setenv("NLG_TOKEN", NLG_TOKEN)
-    monkeypatch.setenv("TRANSLATION_PACKAGES_DIR", str(tmp_path / "argos-packages"))
-    runtime.reset()
-    with TestClient(create_app()) as client:
-        yield client, tracker_url
-    runtime.reset()
 
 
 def converse(client: TestClient, markers: Markers) -> tuple[str, dict[str, str], int]:

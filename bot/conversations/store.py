@@ -29,6 +29,8 @@ from bot.db.models import (
     utcnow,
 )
 from bot.handoff.state_machine import HandoffRequest, hand_back, reopen, request_handoff
+from bot.privacy.erasure import ErasureReason, erase_conversation
+from bot.privacy.tracker import get_tracker_store
 
 # How far back a button's payload stays valid: a person may scroll up and press an older one.
 PAYLOAD_LOOKBACK_MESSAGES = 50
@@ -375,6 +377,18 @@ class ConversationStore(MessageDelivery):
             session.add(message)
             session.flush()
             return MessageView.of(message)
+
+    def erase(self, conversation_id: str, *, keep_conversation: bool) -> None:
+        """The person's own erasure from within the conversation (bot/privacy/erasure.py)."""
+        erase_conversation(
+            self._sessions,
+            get_tracker_store(),
+            conversation_id,
+            actor=f"conversation:{conversation_id}",
+            reason=ErasureReason.PERSON_ASKED,
+            now=utcnow(),
+            keep_conversation=keep_conversation,
+        )
 
     def messages_after(self, conversation_id: str, after: int, limit: int) -> list[MessageView]:
         with self._sessions() as session:

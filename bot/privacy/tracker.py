@@ -12,7 +12,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, cast
 
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, delete, inspect, select
+from sqlalchemy import (
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
+    func,
+    inspect,
+    select,
+)
 from sqlalchemy.engine import CursorResult
 
 from bot.db import make_engine
@@ -45,6 +56,14 @@ class TrackerStore:
         with self._engine.begin() as connection:
             result = connection.execute(delete(EVENTS).where(EVENTS.c.sender_id.in_(ids)))
             return int(cast("CursorResult[Any]", result).rowcount or 0)
+
+    def count_events(self, sender_ids: Iterable[str]) -> int:
+        ids = list(sender_ids)
+        if not ids or not self._exists():
+            return 0
+        with self._engine.connect() as connection:
+            query = select(func.count()).select_from(EVENTS).where(EVENTS.c.sender_id.in_(ids))
+            return int(connection.scalar(query) or 0)
 
     def senders(self) -> set[str]:
         """Every sender id with events (the purge deletes those of conversations gone)."""
