@@ -29,6 +29,7 @@ from tests.support.personal_data import (
     plant_in_app_database,
     plant_tracker_events,
 )
+from tests.test_coordinator_web import csrf, sign_in, user
 
 
 def converse(client: TestClient, markers: Markers) -> tuple[str, dict[str, str], int]:
@@ -115,3 +116,44 @@ def test_the_cli_erases_a_conversation_or_a_case(
     with get_sessionmaker()() as session:
         assert session.get(Conversation, conversation_id) is None
     assert lotsen(["data", "erase", f"--{by}", target]) == (1 if by == "conversation" else 0)
+
+
+def test_the_coordinator_erases_a_conversation_with_a_reason(
+    stores: tuple[TestClient, str],
+) -> None:
+    client, tracker_url = stores
+    markers = Markers()
+    conversation_id, _headers, slot_id = converse(client, markers)
+    plant_tracker_events(tracker_url, conversation_id, markers)
+    url = f"/coordinator/conversations/{conversation_id}"
+
+    user("elsa", municipality="elsewhere")
+    sign_in(client, "elsa")
+    token = csrf(client.get("/coordinator/").text)
+    refused = client.post(f"{url}/erase", data={"csrf_token": token, "reason": "person_asked"})
+    assert refused.status_code == 404  # another municipality's conversation
+    client.post("/coordinator/logout", data={"csrf_token": token})
+
+    user("anna")
+    sign_in(client, "anna")
+    page = client.get(url)
+    assert 'action="' + url + '/erase"' in page.text
+    token = csrf(page.text)
+    assert client.post(f"{url}/erase", data={"reason": "person_asked"}).status_code == 403
+    no_reason = client.post(f"{url}/erase", data={"csrf_token": token}, follow_redirects=False)
+    assert no_reason.headers["location"].endswith("flash=erase_needs_reason")
+    assert found_in_database(None, markers) != []
+
+    erased = client.post(
+        f"{url}/erase",
+        data={"csrf_token": token, "reason": "person_asked"},
+        follow_redirects=False,
+    )
+
+    assert erased.status_code == 303
+    assert_erased(client, tracker_url, markers, slot_id)
+    with get_sessionmaker()() as session:
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "erase_conversation"))
+        assert entry is not None and entry.actor == "coordinator:anna"
+        assert entry.detail == f"{conversation_id} person_asked"
+    assert client.get(url).status_code == 404

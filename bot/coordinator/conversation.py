@@ -29,7 +29,9 @@ from bot.coordinator.rendering import (
     render,
 )
 from bot.db import get_sessionmaker
-from bot.db.models import Conversation
+from bot.db.models import Conversation, utcnow
+from bot.privacy.erasure import ErasureReason, erase_conversation
+from bot.privacy.tracker import get_tracker_store
 
 
 def _service() -> ConversationService:
@@ -281,3 +283,29 @@ async def hand_back_conversation(request: Request, who: SignedIn) -> Response:
 
 async def close_conversation(request: Request, who: SignedIn) -> Response:
     return await _end_handoff(request, who, closing=True)
+
+
+# The reasons a coordinator may give; the audit log keeps the reason, never content.
+ERASURE_REASONS = (ErasureReason.PERSON_ASKED, ErasureReason.WRONG_PERSON, ErasureReason.OTHER)
+
+
+async def erase(request: Request, who: SignedIn) -> Response:
+    """Erases the conversation everywhere it is kept (bot/privacy/erasure.py), with a
+    reason; audited. The case register stays: it is the municipality's record."""
+    conversation_id = request.path_params["conversation_id"]
+    reason = str((await request.form()).get("reason") or "")
+    if reason not in ERASURE_REASONS:
+        return redirect(f"/coordinator/conversations/{conversation_id}?flash=erase_needs_reason")
+    service = _service()
+    if await asyncio.to_thread(service.visible, conversation_id, who) is None:
+        return not_found(who)
+    await asyncio.to_thread(
+        erase_conversation,
+        get_sessionmaker(),
+        get_tracker_store(),
+        conversation_id,
+        actor=f"coordinator:{who.username}",
+        reason=ErasureReason(reason),
+        now=utcnow(),
+    )
+    return redirect("/coordinator/?flash=conversation_erased")

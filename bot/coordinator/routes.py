@@ -64,6 +64,11 @@ routes: list[BaseRoute] = [
                 page(conversation.close_conversation),
                 methods=["POST"],
             ),
+            Route(
+                "/conversations/{conversation_id}/erase",
+                page(conversation.erase),
+                methods=["POST"],
+            ),
             Route("/cases", page(cases.cases_page), methods=["GET"]),
             Route("/cases/{case_id}", page(cases.case_page), methods=["GET"]),
             Route("/cases/{case_id}", page(cases.update_case), methods=["POST"]),
