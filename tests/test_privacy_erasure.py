@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from bot.bookings.admin import new_calendar_token
 from bot.bookings.service import BookingDetails, book
 from bot.cli import main as lotsen
 from bot.db import get_sessionmaker
 from bot.db.models import (
+    AppointmentSlot,
     AuditEntry,
     Booking,
     BookingPurpose,
@@ -157,3 +159,25 @@ def test_the_coordinator_erases_a_conversation_with_a_reason(
         assert entry is not None and entry.actor == "coordinator:anna"
         assert entry.detail == f"{conversation_id} person_asked"
     assert client.get(url).status_code == 404
+
+
+def test_the_coordinators_calendar_says_cancelled_at_the_persons_request(
+    stores: tuple[TestClient, str],
+) -> None:
+    client, _tracker_url = stores
+    markers = Markers()
+    conversation_id, headers, slot_id = converse(client, markers)
+    anna = user("anna")
+    with get_sessionmaker().begin() as session:
+        slot = session.get(AppointmentSlot, slot_id)
+        assert slot is not None
+        slot.coordinator_id = anna
+        token = new_calendar_token(session, "anna")
+    feed = client.get(f"/calendar/{token}.ics").text.replace("\r\n ", "")
+    assert markers.name in feed and "STATUS:CONFIRMED" in feed
+
+    client.delete(f"/api/v1/conversations/{conversation_id}", headers=headers)
+
+    feed = client.get(f"/calendar/{token}.ics").text.replace("\r\n ", "")
+    assert "STATUS:CANCELLED" in feed and "Cancelled at the person's request" in feed
+    assert markers.tag not in feed
