@@ -327,6 +327,35 @@ def _data_erase(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_export(args: argparse.Namespace) -> int:
+    from bot.cases.audit import record
+    from bot.db import get_sessionmaker
+    from bot.privacy.export import as_json, case_by_number, export_case, export_conversation
+    from bot.privacy.tracker import get_tracker_store
+
+    tracker = get_tracker_store()
+    with get_sessionmaker().begin() as session:
+        if args.conversation is not None:
+            document = export_conversation(session, tracker, args.conversation)
+            case_id = None
+        else:
+            case = case_by_number(session, args.case)
+            document = None if case is None else export_case(session, tracker, case)
+            case_id = None if case is None else case.id
+        if document is None:
+            print("nothing found: no such conversation or case", file=sys.stderr)
+            return 1
+        record(session, actor="cli", case_id=case_id, action="export", detail=args.conversation)
+    text = as_json(document)
+    if args.output is None:
+        print(text)
+    else:
+        args.output.write_text(text + "\n", encoding="utf-8")
+        args.output.chmod(0o600)  # it holds everything about a person
+        print(f"written to {args.output}")
+    return 0
+
+
 def _data_purge(args: argparse.Namespace) -> int:
     from bot.db import get_sessionmaker
     from bot.db.models import utcnow
@@ -480,6 +509,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=ErasureReason.PERSON_ASKED.value,
     )
     erase.set_defaults(handler=_data_erase)
+    export = data.add_parser(
+        "export", help="everything held about a person, as one JSON document (right of access)"
+    )
+    export_target = export.add_mutually_exclusive_group(required=True)
+    export_target.add_argument("--conversation", help="the conversation id")
+    export_target.add_argument("--case", help="the case number")
+    export.add_argument("--output", type=Path, help="a file (default: standard output)")
+    export.set_defaults(handler=_data_export)
     purge = data.add_parser("purge", help="delete now what is past its retention period")
     purge.add_argument("--dry-run", action="store_true", help="only count, per store")
     purge.set_defaults(handler=_data_purge)

@@ -13,6 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from bot.cases import audit
 from bot.conversations.rasa_client import RasaUnavailableError
 from bot.conversations.translation import for_person_from_coordinator
 from bot.coordinator import translation
@@ -31,6 +32,7 @@ from bot.coordinator.rendering import (
 from bot.db import get_sessionmaker
 from bot.db.models import Conversation, utcnow
 from bot.privacy.erasure import ErasureReason, erase_conversation
+from bot.privacy.export import as_json, download, export_conversation
 from bot.privacy.tracker import get_tracker_store
 
 
@@ -309,3 +311,31 @@ async def erase(request: Request, who: SignedIn) -> Response:
         now=utcnow(),
     )
     return redirect("/coordinator/?flash=conversation_erased")
+
+
+async def export(request: Request, who: SignedIn) -> Response:
+    """Everything held about the person of this conversation, as a JSON download; audited."""
+    conversation_id = request.path_params["conversation_id"]
+    document = await asyncio.to_thread(_export_conversation, conversation_id, who)
+    if document is None:
+        return not_found(who)
+    return download(document, f"lotsen-conversation-{conversation_id}.json")
+
+
+def _export_conversation(conversation_id: str, who: SignedIn) -> str | None:
+    with get_sessionmaker().begin() as session:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None or not who.may_see(conversation.municipality):
+            return None
+        document = export_conversation(session, get_tracker_store(), conversation_id)
+        if document is None:
+            return None
+        links = document["conversation"]["case_links"]
+        audit.record(
+            session,
+            actor=f"coordinator:{who.username}",
+            case_id=links[0]["case_id"] if links else None,
+            action="export",
+            detail=conversation_id,
+        )
+        return as_json(document)

@@ -9,16 +9,19 @@ message, so a deleted conversation starts afresh if the person writes again.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any, cast
 
 from sqlalchemy import (
     Column,
     Engine,
+    Float,
     Integer,
     MetaData,
     String,
     Table,
+    Text,
     delete,
     func,
     inspect,
@@ -37,6 +40,9 @@ EVENTS = Table(
     _metadata,
     Column("id", Integer, primary_key=True),
     Column("sender_id", String(255)),
+    Column("type_name", String(255)),
+    Column("timestamp", Float),
+    Column("data", Text),
 )
 
 
@@ -56,6 +62,25 @@ class TrackerStore:
         with self._engine.begin() as connection:
             result = connection.execute(delete(EVENTS).where(EVENTS.c.sender_id.in_(ids)))
             return int(cast("CursorResult[Any]", result).rowcount or 0)
+
+    def events_of(self, sender_id: str) -> list[dict[str, Any]]:
+        """The sender's events as Rasa stored them (for an export)."""
+        if not self._exists():
+            return []
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(EVENTS.c.type_name, EVENTS.c.timestamp, EVENTS.c.data)
+                .where(EVENTS.c.sender_id == sender_id)
+                .order_by(EVENTS.c.id)
+            )
+            events = []
+            for type_name, timestamp, data in rows:
+                try:
+                    parsed = json.loads(data) if data else None
+                except ValueError:
+                    parsed = data
+                events.append({"type": type_name, "timestamp": timestamp, "data": parsed})
+            return events
 
     def count_events(self, sender_ids: Iterable[str]) -> int:
         ids = list(sender_ids)
