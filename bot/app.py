@@ -33,6 +33,7 @@ from bot.conversations.store import ConversationStore
 from bot.coordinator import routes as coordinator_routes
 from bot.db import get_sessionmaker
 from bot.health import healthz, readyz
+from bot.http import log_redaction
 from bot.http.client_address import proxy_headers
 from bot.http.errors import ApiError
 from bot.http.ratelimit import RateLimits
@@ -114,6 +115,7 @@ async def _unexpected_error(_request: Request, error: Exception) -> Response:
 
 
 def create_app() -> Starlette:
+    log_redaction.install()
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
