@@ -163,3 +163,20 @@ def test_the_app_purges_by_itself(
         while count(Conversation) and time.monotonic() < deadline:
             time.sleep(0.2)
     assert count(Conversation) == 0
+
+
+def test_the_widget_says_how_long_messages_are_kept(
+    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = client.get("/api/v1/widget/config", params={"municipality": "example"}).json()
+    assert config["retention_days"] == 90
+    directory = tmp_path / "municipalities"
+    directory.mkdir()
+    example = (PROJECT_ROOT / "municipalities" / "example.yml").read_text(encoding="utf-8")
+    (directory / "example.yml").write_text(
+        example + "retention:\n  conversations: 30\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("LOTSEN_MUNICIPALITIES_DIR", str(directory))
+    runtime.reset()
+    config = client.get("/api/v1/widget/config", params={"municipality": "example"}).json()
+    assert config["retention_days"] == 30
