@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cases import audit
@@ -107,7 +107,14 @@ def erase_conversation_rows(
     session.execute(
         delete(MessageTranslation).where(MessageTranslation.message_id.in_(message_ids))
     )
-    report.messages += session.query(Message).filter_by(conversation_id=conversation_id).count()
+    report.messages += (
+        session.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.conversation_id == conversation_id)
+        )
+        or 0
+    )
     session.execute(delete(Message).where(Message.conversation_id == conversation_id))
     session.execute(delete(HandoffEvent).where(HandoffEvent.conversation_id == conversation_id))
     session.execute(
