@@ -74,6 +74,15 @@ def test_the_purge_keeps_each_store_for_its_period(stores: tuple[TestClient, str
     ]
     assert count(Conversation) == 1
 
+    # A meeting still to come keeps the conversation past its period.
+    with get_sessionmaker().begin() as session:
+        for booking in session.scalars(select(Booking)):
+            booking.slot.ends_at = now + timedelta(days=100)
+    assert purge(sessions, tracker, now + timedelta(days=91)).conversations == 0
+    with get_sessionmaker().begin() as session:
+        for booking in session.scalars(select(Booking)):
+            booking.slot.ends_at = now + timedelta(days=3)
+
     # 89 days on the conversation is still there; 91 days on it is gone, tracker too, and the
     # coming meeting (now long past) has no name or contact left.
     assert purge(sessions, tracker, now + timedelta(days=89)).conversations == 0

@@ -3,7 +3,8 @@
 Defaults (days), each overridable per municipality under `retention:` in
 municipalities/<id>.yml (README, "Personal data"):
 
-- conversations: 90 after the conversation's last message. The whole conversation goes
+- conversations: 90 after the conversation's last message (or after its last coming
+  meeting, whichever is later: the purge never cancels a meeting). The whole conversation goes
   (messages, translations, handoff history, notes, the case link, Rasa's tracker events),
   through the same code as erasure.
 - booking_contact: 30 after the meeting: the person's name and contact on the booking.
@@ -37,6 +38,7 @@ from bot.db.models import (
     AppointmentSlot,
     AuditEntry,
     Booking,
+    BookingStatus,
     Conversation,
     CoordinatorSession,
     LinkAttempt,
@@ -120,10 +122,21 @@ def _expired_conversations(session: Session, now: datetime) -> list[Conversation
         .group_by(Message.conversation_id)
         .subquery()
     )
-    rows = session.execute(
-        select(Conversation, last_message.c.last).outerjoin(
-            last_message, last_message.c.conversation_id == Conversation.id
+    # A conversation with a meeting still to come stays until the meeting is past: the
+    # purge never cancels a meeting (erasure, which the person asks for, does).
+    coming = (
+        select(Booking.conversation_id)
+        .join(Booking.slot)
+        .where(
+            Booking.status == BookingStatus.BOOKED,
+            AppointmentSlot.ends_at > now,
+            Booking.conversation_id.is_not(None),
         )
+    )
+    rows = session.execute(
+        select(Conversation, last_message.c.last)
+        .outerjoin(last_message, last_message.c.conversation_id == Conversation.id)
+        .where(Conversation.id.not_in(coming))
     )
     periods: dict[str, RetentionPeriods] = {}
     expired = []
