@@ -19,6 +19,8 @@ from actions.privacy import ActionEraseChat
 from bot.db import get_sessionmaker
 from bot.db.models import AuditEntry, Conversation, Message
 from bot.nlg.render import render_response
+from bot.privacy.export import export_conversation
+from bot.privacy.tracker import get_tracker_store
 from bot.runtime import get_settings
 from tests.support.fake_rasa import FakeRasa, echo
 from tests.support.fake_telegram import FakeTelegram
@@ -167,6 +169,10 @@ def test_telegram_delete_asks_with_a_button_then_erases_the_whole_chat(
     conversation = conversation_of(701)
     assert conversation is not None
     plant_tracker_events(get_settings().rasa_tracker_url, conversation.id, markers)
+    # The export names the Telegram chat too (it identifies the person).
+    with get_sessionmaker()() as session:
+        exported = export_conversation(session, get_tracker_store(), conversation.id)
+    assert exported is not None and exported["conversation"]["telegram_chat_id"] == 701
 
     post(client, message_update(2, 701, "en", text="/delete"))
     question = wait_for(lambda: telegram.sent(701)[1:], "the question")[0]

@@ -27,6 +27,7 @@ from bot.db.models import (
     HandoffEvent,
     Message,
     MessageTranslation,
+    TelegramChat,
     utcnow,
 )
 from bot.privacy.erasure import conversations_of_case
@@ -113,6 +114,9 @@ def _conversation(
             )
         ],
         "bookings": _bookings(session, Booking.conversation_id == conversation.id),
+        "telegram_chat_id": session.scalar(
+            select(TelegramChat.chat_id).where(TelegramChat.conversation_id == conversation.id)
+        ),
         "assistant_memory": tracker.events_of(conversation.id),
     }
 

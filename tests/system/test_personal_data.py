@@ -11,21 +11,23 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime, time, timedelta
 
 import httpx
 import pytest
 from sqlalchemy.orm import Session
 
+from bot.bookings.admin import SlotInput, add_slots
+from bot.bookings.times import HELSINKI
 from bot.coordinator.auth import create_user
 from bot.db import make_engine
-from bot.db.models import BookingStatus, CoordinatorRole
+from bot.db.models import BookingStatus, Coordinator, CoordinatorRole, SlotKind
 from tests.support.personal_data import Markers, found_in_database
 from tests.support.running import Person, texts
 from tests.support.system import RunningSystem
 from tests.system.test_booking_conversation import (
     bookings_of,
     choice,
-    free_times,  # noqa: F401 - the module fixture that adds free times
     offered_slots,
     rendered,
 )
@@ -33,6 +35,30 @@ from tests.system.test_booking_conversation import (
 pytestmark = pytest.mark.integration
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="module")
+def free_times(system: RunningSystem) -> None:
+    """Free times of a coordinator of its own on the coming working days at 11 and 15."""
+    engine = make_engine(system.database_url)
+    with Session(engine) as session, session.begin():
+        session.add(
+            Coordinator(municipality="example", username="privacy.test", display_name="Anna")
+        )
+        session.flush()
+        today = datetime.now(HELSINKI).date()
+        days = [today + timedelta(days=n) for n in range(1, 30)]
+        add_slots(
+            session,
+            [
+                SlotInput("privacy.test", day, time(hour), 45, SlotKind.OFFICE, "Example street 1")
+                for day in days
+                if day.weekday() < 4
+                for hour in (11, 15)
+            ],
+            datetime.now(UTC),
+        )
+    engine.dispose()
 
 
 def tracker_url(system: RunningSystem) -> str:
@@ -92,8 +118,7 @@ def book_first_free_time(person: Person, name: str, contact: str) -> int:
 
 
 def test_erasure_leaves_the_marker_nowhere_and_frees_the_slot(
-    system: RunningSystem,
-    free_times: None,  # noqa: F811
+    system: RunningSystem, free_times: None
 ) -> None:
     markers = Markers()
     person = Person(system, "en")
