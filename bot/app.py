@@ -34,6 +34,7 @@ from bot.conversations.store import ConversationStore
 from bot.coordinator import routes as coordinator_routes
 from bot.db import get_sessionmaker
 from bot.health import healthz, readyz
+from bot.http import log_redaction
 from bot.http.client_address import proxy_headers
 from bot.http.errors import ApiError
 from bot.http.ratelimit import RateLimits
@@ -41,6 +42,8 @@ from bot.http.security import WebSecurityMiddleware
 from bot.language import detect_language
 from bot.nlg.content import get_catalog
 from bot.nlg.endpoint import nlg_endpoint
+from bot.privacy.retention import run_daily_purge
+from bot.privacy.tracker import get_tracker_store
 from bot.runtime import get_settings
 
 logger = logging.getLogger(__name__)
@@ -81,13 +84,20 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             run_reminders(get_sessionmaker(), settings.reminder_interval_seconds),
             name="booking reminders",
         )
+        purge = asyncio.create_task(
+            run_daily_purge(
+                get_sessionmaker(), get_tracker_store(), settings.purge_check_interval_seconds
+            ),
+            name="daily purge",
+        )
         logger.info("Lotsen app ready at %s", settings.lotsen_public_url)
         try:
             yield
         finally:
-            reminders.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reminders
+            for task in (reminders, purge):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if telegram is not None:
                 await telegram.stop()
 
@@ -106,6 +116,7 @@ async def _unexpected_error(_request: Request, error: Exception) -> Response:
 
 
 def create_app() -> Starlette:
+    log_redaction.install()
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),

@@ -292,6 +292,84 @@ def _translate_install(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_erase(args: argparse.Namespace) -> int:
+    from bot.db import get_sessionmaker
+    from bot.db.models import utcnow
+    from bot.privacy.erasure import ErasureReason, erase_case, erase_conversation
+    from bot.privacy.tracker import get_tracker_store
+
+    reason = ErasureReason(args.reason)
+    if args.conversation is not None:
+        report = erase_conversation(
+            get_sessionmaker(),
+            get_tracker_store(),
+            args.conversation,
+            actor="cli",
+            reason=reason,
+            now=utcnow(),
+        )
+    else:
+        report = erase_case(
+            get_sessionmaker(),
+            get_tracker_store(),
+            args.case,
+            actor="cli",
+            reason=reason,
+            now=utcnow(),
+        )
+    if report is None:
+        print("nothing found: no such conversation or case", file=sys.stderr)
+        return 1
+    print(
+        f"erased {report.conversations} conversation(s), {report.messages} messages, "
+        f"{report.tracker_events} tracker events; {report.bookings_cancelled} coming bookings "
+        f"cancelled, {report.bookings_blanked} bookings without name and contact now"
+    )
+    return 0
+
+
+def _data_export(args: argparse.Namespace) -> int:
+    from bot.cases.audit import record
+    from bot.db import get_sessionmaker
+    from bot.privacy.export import as_json, case_by_number, export_case, export_conversation
+    from bot.privacy.tracker import get_tracker_store
+
+    tracker = get_tracker_store()
+    with get_sessionmaker().begin() as session:
+        if args.conversation is not None:
+            document = export_conversation(session, tracker, args.conversation)
+            case_id = None
+        else:
+            case = case_by_number(session, args.case)
+            document = None if case is None else export_case(session, tracker, case)
+            case_id = None if case is None else case.id
+        if document is None:
+            print("nothing found: no such conversation or case", file=sys.stderr)
+            return 1
+        record(session, actor="cli", case_id=case_id, action="export", detail=args.conversation)
+    text = as_json(document)
+    if args.output is None:
+        print(text)
+    else:
+        args.output.write_text(text + "\n", encoding="utf-8")
+        args.output.chmod(0o600)  # it holds everything about a person
+        print(f"written to {args.output}")
+    return 0
+
+
+def _data_purge(args: argparse.Namespace) -> int:
+    from bot.db import get_sessionmaker
+    from bot.db.models import utcnow
+    from bot.privacy.retention import purge
+    from bot.privacy.tracker import get_tracker_store
+
+    counts = purge(get_sessionmaker(), get_tracker_store(), utcnow(), dry_run=args.dry_run)
+    print("would delete (dry run):" if args.dry_run else "deleted:")
+    for line in counts.lines():
+        print(f"  {line}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lotsen", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -413,6 +491,36 @@ def build_parser() -> argparse.ArgumentParser:
     install.add_argument("source", help="language code, e.g. uk")
     install.add_argument("target", help="language code, e.g. en")
     install.set_defaults(handler=_translate_install)
+
+    from bot.privacy.erasure import ErasureReason
+
+    data = commands.add_parser(
+        "data", help='personal data: erasure (README, "Personal data")'
+    ).add_subparsers(dest="data_command", required=True)
+    erase = data.add_parser(
+        "erase",
+        help="erase a conversation, or every conversation of a case, everywhere it is kept",
+    )
+    erase_target = erase.add_mutually_exclusive_group(required=True)
+    erase_target.add_argument("--conversation", help="the conversation id")
+    erase_target.add_argument("--case", help="the case number (the case itself stays)")
+    erase.add_argument(
+        "--reason",
+        choices=[r.value for r in ErasureReason],
+        default=ErasureReason.PERSON_ASKED.value,
+    )
+    erase.set_defaults(handler=_data_erase)
+    export = data.add_parser(
+        "export", help="everything held about a person, as one JSON document (right of access)"
+    )
+    export_target = export.add_mutually_exclusive_group(required=True)
+    export_target.add_argument("--conversation", help="the conversation id")
+    export_target.add_argument("--case", help="the case number")
+    export.add_argument("--output", type=Path, help="a file (default: standard output)")
+    export.set_defaults(handler=_data_export)
+    purge = data.add_parser("purge", help="delete now what is past its retention period")
+    purge.add_argument("--dry-run", action="store_true", help="only count, per store")
+    purge.set_defaults(handler=_data_purge)
 
     commands.add_parser(
         "demo-data", help="an example coordinator and cases in different situations"

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'lotsen.db'}"
 
     rasa_url: str = "http://127.0.0.1:5005"
+    # Rasa's SQL tracker store (endpoints.yml): erasure and the purge delete a
+    # conversation's events there too, so the app needs the same URL as the Rasa server.
+    rasa_tracker_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'rasa-tracker.db'}"
     rasa_api_token: str = "change-me-rasa-api-token"  # noqa: S105 - refused in production
     rasa_timeout_seconds: float = 30.0
     action_server_url: str = "http://127.0.0.1:5055"
@@ -76,6 +79,9 @@ class Settings(BaseSettings):
     urgent_per_network: int = 3
     # How often the app looks for booking reminders that are due (sent the day before).
     reminder_interval_seconds: float = 60.0
+    # How often each app process looks whether today's purge of data past its retention
+    # period is due (one process a day runs it; bot/privacy/retention.py).
+    purge_check_interval_seconds: float = 600.0
 
     # Web widget. Origins (scheme://host[:port], comma-separated) of the sites allowed to
     # embed it and call the API from a browser; the app's own origin is always allowed.

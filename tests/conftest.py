@@ -21,6 +21,9 @@ NLG_TOKEN = "test-nlg-token"
 def pytest_configure(config: pytest.Config) -> None:
     """No test reads the developer's `.env`; the subprocesses the tests start inherit it."""
     os.environ[ENV_FILE_VARIABLE] = ""
+    # The app's daily purge waits this long before its first look: a test that plants old
+    # data runs the purge itself, with the clock it wants.
+    os.environ.setdefault("PURGE_CHECK_INTERVAL_SECONDS", "1000000")
 
 
 @pytest.fixture
@@ -31,6 +34,8 @@ def settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("NLG_TOKEN", NLG_TOKEN)
     monkeypatch.setenv("ACTION_SERVER_URL", "http://127.0.0.1:9")
+    # Erasure reaches Rasa's tracker store: the test's own, never the developer's.
+    monkeypatch.setenv("RASA_TRACKER_URL", f"sqlite:///{tmp_path / 'rasa-tracker.db'}")
     # No packages unless a test installs some: what a developer installed stays out.
     monkeypatch.setenv("TRANSLATION_PACKAGES_DIR", str(tmp_path / "argos-packages"))
     runtime.reset()
@@ -91,4 +96,26 @@ def settings_on_both_databases(database_url: str, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("DATABASE_URL", database_url)
     runtime.reset()
     yield database_url
+    runtime.reset()
+
+
+@pytest.fixture
+def stores(
+    database_url: str, tmp_path: Path, fake_rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[TestClient, str]]:
+    """The app on a migrated SQLite or PostgreSQL database, with Rasa's tracker store on the
+    same kind of database (a file of its own on SQLite, the same server on PostgreSQL)."""
+    tracker_url = (
+        f"sqlite:///{tmp_path / 'rasa-tracker.db'}"
+        if database_url.startswith("sqlite")
+        else database_url
+    )
+    monkeypatch.setenv("LOTSEN_ENV", "test")
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("RASA_TRACKER_URL", tracker_url)
+    monkeypatch.setenv("NLG_TOKEN", NLG_TOKEN)
+    monkeypatch.setenv("TRANSLATION_PACKAGES_DIR", str(tmp_path / "argos-packages"))
+    runtime.reset()
+    with TestClient(create_app()) as client:
+        yield client, tracker_url
     runtime.reset()

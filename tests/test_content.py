@@ -22,6 +22,8 @@ DOMAIN = PROJECT_ROOT / "domain.yml"
 ARGUMENT_PLACEHOLDERS = {
     "limit",
     "seconds",  # utter_rate_limited: how long to wait
+    "conversation_days",  # utter_privacy: the retention periods (bot/privacy/retention.py)
+    "contact_days",
     "case_number",
     "date",
     "next_step",

@@ -14,6 +14,7 @@ from bot.bookings.admin import coordinator_of_calendar_token
 from bot.bookings.service import BookingView, bookings_of_coordinator
 from bot.db import get_sessionmaker
 from bot.db.models import BookingStatus, utcnow
+from bot.privacy.erasure import CANCELLED_BY_ERASURE
 from bot.runtime import get_settings
 
 FEED_PAST = timedelta(days=30)
@@ -49,6 +50,12 @@ def _fold(line: str) -> str:
     return "\r\n ".join(parts)
 
 
+# The person had their data erased: the meeting is off, and nobody should call about it.
+CANCELLED_AT_REQUEST = (
+    "Cancelled at the person's request / Avbokad på personens begäran / Peruttu henkilön pyynnöstä"
+)
+
+
 def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y%m%dT%H%M%SZ")
 
@@ -68,6 +75,8 @@ def _event(booking: BookingView, case_number: str | None, host: str, now: dateti
     if details.contact:
         description.append(f"Contact / Kontakt / Yhteystieto: {details.contact}")
     description.append(f"Channel / Kanal / Kanava: {booking.channel} ({booking.language})")
+    if booking.cancel_reason == CANCELLED_BY_ERASURE:
+        description.insert(0, CANCELLED_AT_REQUEST)
     location = booking.slot.location or booking.slot.kind
     lines = [
         "BEGIN:VEVENT",

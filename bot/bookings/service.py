@@ -149,6 +149,7 @@ class BookingView:
     channel: str
     conversation_id: str | None
     case_id: int | None
+    cancel_reason: str | None = None
 
     @classmethod
     def of(cls, booking: Booking) -> BookingView:
@@ -167,6 +168,7 @@ class BookingView:
             channel=booking.channel,
             conversation_id=booking.conversation_id,
             case_id=booking.case_id,
+            cancel_reason=booking.cancel_reason,
         )
 
 

@@ -19,13 +19,16 @@ from bot.conversations.store import (
     InvalidTokenError,
     UnknownConversationError,
 )
-from bot.db.models import LanguageSource
+from bot.db import get_sessionmaker
+from bot.db.models import LanguageSource, utcnow
 from bot.http.client_address import client_network, client_pseudonym
 from bot.http.errors import ApiError
 from bot.http.ratelimit import RateLimits, SlidingWindowLimiter, retry_after_header
 from bot.language import is_known, is_supported, language_name
 from bot.municipality import municipality_exists
 from bot.nlg.render import render_response
+from bot.privacy.erasure import ErasureReason, erase_conversation
+from bot.privacy.tracker import get_tracker_store
 from bot.runtime import get_settings
 from bot.translation.languages import conversation_languages, reachable
 
@@ -255,12 +258,18 @@ async def list_messages(request: Request) -> JSONResponse:
 
 
 async def delete_conversation(request: Request) -> Response:
-    """Erases the conversation, its messages and its link to a case. Rasa's tracker of the
-    conversation id stays in Rasa's tracker store (README, "Web widget"); the id is a random
-    uuid, so no new conversation ever continues it."""
+    """The person's "start over and erase": the conversation is erased everywhere it is
+    kept, Rasa's tracker included (bot/privacy/erasure.py)."""
     conversation = await authorised(request)
-    store: ConversationStore = request.app.state.store
-    await asyncio.to_thread(store.delete, conversation.id)
+    await asyncio.to_thread(
+        erase_conversation,
+        get_sessionmaker(),
+        get_tracker_store(),
+        conversation.id,
+        actor=f"conversation:{conversation.id}",
+        reason=ErasureReason.PERSON_ASKED,
+        now=utcnow(),
+    )
     rate_limits(request).conversation_messages.forget(conversation.id)
     return Response(status_code=204)
 

@@ -39,6 +39,7 @@ from telegram.ext import (
 from bot.channels.telegram_delivery import TelegramDelivery, parse_callback_data, typing
 from bot.channels.telegram_store import TelegramStore
 from bot.conversations.router import (
+    ERASED,
     EmptyMessageError,
     Inbound,
     Router,
@@ -54,6 +55,7 @@ from bot.db.models import ConversationState, LanguageSource, MessageStatus
 from bot.http.client_address import telegram_user_pseudonym
 from bot.language import is_supported, is_translated
 from bot.nlg.render import render_response
+from bot.privacy.retention import retention_days_for_people
 from bot.settings import Settings
 from bot.translation.languages import reachable
 
@@ -176,6 +178,8 @@ class TelegramChannel:
             ("help", self.on_help),
             ("human", self.on_human),
             ("delete_my_data", self.on_delete_my_data),
+            ("delete", self.on_delete),
+            ("privacy", self.on_privacy),
         ):
             application.add_handler(CommandHandler(command, handler, filters=new_message))
         # Other commands are text too; the router strips the slash.
@@ -255,6 +259,25 @@ class TelegramChannel:
 
     async def on_delete_my_data(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._converse(update, Inbound(text=_text(update), intent="delete_my_data"))
+
+    async def on_delete(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # Asked of the channel: the person can erase the chat during a handoff too. The
+        # buttons carry gateway payloads (bot/conversations/router.py, ERASE_CONFIRMED).
+        await self._gateway_reply(
+            update, "/delete", "utter_telegram_delete_confirm", in_handoff=True
+        )
+
+    async def on_privacy(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        conversation_days, contact_days = await asyncio.to_thread(
+            retention_days_for_people, self._settings.lotsen_default_municipality
+        )
+        await self._gateway_reply(
+            update,
+            "/privacy",
+            "utter_privacy",
+            in_handoff=True,
+            arguments={"conversation_days": conversation_days, "contact_days": contact_days},
+        )
 
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         # Asked of the channel, not of the assistant: answered during a handoff too.
@@ -360,6 +383,13 @@ class TelegramChannel:
             return True
         except UnissuedPayloadError:
             logger.info("conversation %s: a button payload that was not offered", conversation.id)
+            return True
+        if result.state == ERASED:
+            # The conversation is gone with everything in it: this last word is not stored.
+            done = render_response(
+                "utter_telegram_deleted", conversation.language, conversation.municipality
+            )
+            await self.application.bot.send_message(chat_id, done.text)
             return True
         await self._delivery.deliver_in_order(chat_id, conversation.id, result.messages)
         return True

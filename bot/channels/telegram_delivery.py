@@ -262,7 +262,7 @@ class TelegramDelivery:
                 wait = _seconds(error.retry_after)
                 if attempt == SEND_ATTEMPTS or wait > MAX_RETRY_AFTER_IN_TURN_SECONDS:
                     raise
-                logger.info("Telegram asks to wait %.1f s before sending to %s", wait, chat_id)
+                logger.info("Telegram asks to wait %.1f s before sending", wait)
                 await asyncio.sleep(wait)
             except BadRequest:
                 # A NetworkError to python-telegram-bot, but retrying cannot fix it.
@@ -271,7 +271,5 @@ class TelegramDelivery:
                 if attempt == SEND_ATTEMPTS:
                     raise
                 backoff = FIRST_BACKOFF_SECONDS * 2 ** (attempt - 1)
-                logger.info(
-                    "sending to %s failed (%s); retrying in %.1f s", chat_id, error, backoff
-                )
+                logger.info("sending failed (%s); retrying in %.1f s", error, backoff)
                 await asyncio.sleep(backoff)

@@ -5,6 +5,7 @@ shapes are written once:
 
     {"lotsen": {"set_language": "uk"}}
     {"lotsen": {"handoff": {"reason": "request_human", "topic": "ask_housing"}}}
+    {"lotsen": {"erase_chat": true}}
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ def set_language_message(language: str) -> dict[str, Any]:
 def handoff_message(reason: str, topic: str | None) -> dict[str, Any]:
     """Asks the gateway to put the conversation in the coordinator's queue."""
     return {CONTROL_KEY: {"handoff": {"reason": reason, "topic": topic}}}
+
+
+def erase_chat_message() -> dict[str, Any]:
+    """Asks the gateway to erase the chat once the turn is over (the person confirmed)."""
+    return {CONTROL_KEY: {"erase_chat": True}}
 
 
 def _controls(replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -58,3 +64,7 @@ def handoff_request(replies: list[dict[str, Any]]) -> HandoffRequest | None:
                 topic=topic[:64] if isinstance(topic, str) else None,
             )
     return None
+
+
+def erase_chat_requested(replies: list[dict[str, Any]]) -> bool:
+    return any(control.get("erase_chat") is True for control in _controls(replies))

@@ -14,12 +14,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.conversations import translation
-from bot.conversations.control import chosen_language, handoff_request
+from bot.conversations.control import chosen_language, erase_chat_requested, handoff_request
 from bot.conversations.rasa_client import RasaClient, RasaUnavailableError
 from bot.conversations.store import ConversationStore, ConversationView, MessageView, Reply
 from bot.conversations.text import clean_text
 from bot.db.models import ConversationState, LanguageSource, MessageStatus
-from bot.handoff.state_machine import HandoffRequest
+from bot.handoff.state_machine import HandoffReason, HandoffRequest
 from bot.handoff.urgent import is_urgent
 from bot.language import (
     TRANSLATION_HUB,
@@ -37,6 +37,14 @@ logger = logging.getLogger(__name__)
 
 # The button in the handoff message: the gateway handles it, Rasa never sees it.
 RETURN_TO_ASSISTANT = "/lotsen_return_to_assistant"
+# The button after the chat was erased (utter_erase_chat_done): a handoff about the case
+# register. The gateway handles it: Rasa's memory of the conversation was just erased.
+CASE_DATA_HANDOFF = "/lotsen_case_data_handoff"
+# The buttons of Telegram's /delete question (utter_telegram_delete_confirm).
+ERASE_CONFIRMED = "/lotsen_erase_confirmed"
+ERASE_KEPT = "/lotsen_erase_kept"
+# TurnResult.state of a conversation that no longer exists.
+ERASED = "erased"
 # A message this long usually holds several questions; the assistant answers the one it
 # recognised and says so, instead of silently dropping the rest.
 LONG_MESSAGE_CHARS = 280
@@ -107,11 +115,27 @@ class Router:
         language = received.language
         if inbound.payload == RETURN_TO_ASSISTANT:
             return await self._return_to_assistant(conversation, received, reply_status)
+        if inbound.payload == ERASE_CONFIRMED:
+            # Everything goes, the message just stored with it; nothing is left to answer in.
+            await asyncio.to_thread(self._store.erase, conversation.id, keep_conversation=False)
+            return TurnResult(messages=[], language=language, state=ERASED)
+        if inbound.payload == ERASE_KEPT:
+            return await self._finish(
+                conversation, received, ["utter_erase_chat_kept"], reply_status
+            )
         if received.state != ConversationState.BOT:
             # Handoff (waiting/human) keeps the bot silent; the coordinator side reads (and
             # translates) it. The state is read after the message is stored, so a handoff
             # that happened since the caller looked the conversation up is respected.
             return TurnResult(messages=[], language=language, state=received.state)
+        if inbound.payload == CASE_DATA_HANDOFF:
+            return await self._finish(
+                conversation,
+                received,
+                ["utter_handoff_data_request"],
+                reply_status,
+                handoff=HandoffRequest(HandoffReason.DATA_REQUEST, "delete_my_data"),
+            )
         if received.typed and is_urgent(received.rasa_text):
             return await self._urgent(conversation, received, reply_status)
         rasa_text = received.rasa_text
@@ -153,6 +177,11 @@ class Router:
         if chosen is not None:
             language = chosen
         handoff = handoff_request(replies)
+        if erase_chat_requested(replies):
+            # The person confirmed. Rasa has saved its tracker by now, so this turn's
+            # events go too; the conversation stays, emptied, for the reply offering the
+            # coordinator.
+            await asyncio.to_thread(self._store.erase, conversation.id, keep_conversation=True)
         outgoing = [Reply(str(r["text"]), _buttons(r)) for r in replies if r.get("text")]
         if outgoing and len(received.rasa_text) >= LONG_MESSAGE_CHARS:
             hint = render_response("utter_long_message_hint", language, conversation.municipality)

@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.conversations.delivery import DELIVERY_LEASE, MessageDelivery
 from bot.db.models import (
-    ChannelIdentity,
     Conversation,
     ConversationState,
     LanguageSource,
@@ -31,6 +30,8 @@ from bot.db.models import (
 )
 from bot.handoff.state_machine import HandoffRequest, hand_back, reopen, request_handoff
 from bot.handoff.urgent import urgent_reason
+from bot.privacy.erasure import ErasureReason, erase_conversation
+from bot.privacy.tracker import get_tracker_store
 
 # How far back a button's payload stays valid: a person may scroll up and press an older one.
 PAYLOAD_LOOKBACK_MESSAGES = 50
@@ -154,8 +155,9 @@ def pending_message(
 
 
 class ConversationStore(MessageDelivery):
-    """Conversations, their turns, and their erasure; the delivery bookkeeping of their
-    outbound messages comes from MessageDelivery (bot/conversations/delivery.py)."""
+    """Conversations and their turns (erasure: bot/privacy/erasure.py); the delivery
+    bookkeeping of their outbound messages comes from MessageDelivery
+    (bot/conversations/delivery.py)."""
 
     def create(
         self, *, channel: str, municipality: str, language: str, language_source: LanguageSource
@@ -393,6 +395,18 @@ class ConversationStore(MessageDelivery):
             session.flush()
             return MessageView.of(message)
 
+    def erase(self, conversation_id: str, *, keep_conversation: bool) -> None:
+        """The person's own erasure from within the conversation (bot/privacy/erasure.py)."""
+        erase_conversation(
+            self._sessions,
+            get_tracker_store(),
+            conversation_id,
+            actor=f"conversation:{conversation_id}",
+            reason=ErasureReason.PERSON_ASKED,
+            now=utcnow(),
+            keep_conversation=keep_conversation,
+        )
+
     def messages_after(self, conversation_id: str, after: int, limit: int) -> list[MessageView]:
         with self._sessions() as session:
             rows = session.scalars(
@@ -402,35 +416,6 @@ class ConversationStore(MessageDelivery):
                 .limit(limit)
             )
             return [MessageView.of(row) for row in rows]
-
-    # --- Erasure. -------------------------------------------------------------------------
-
-    def delete(self, conversation_id: str) -> bool:
-        """Deletes the conversation, its messages and the link of its identity to a case
-        (the person's "delete this conversation"). Bookings stay, without the conversation:
-        they are appointments with the municipality, cancelled separately. False when the
-        conversation did not exist."""
-        with self._sessions.begin() as session:
-            conversation = session.get(Conversation, conversation_id)
-            if conversation is None:
-                return False
-            session.execute(
-                delete(ChannelIdentity).where(
-                    ChannelIdentity.channel == conversation.channel,
-                    ChannelIdentity.external_id == conversation.id,
-                )
-            )
-            # Explicit, so erasure does not depend on the database enforcing foreign keys.
-            session.execute(
-                delete(MessageTranslation).where(
-                    MessageTranslation.message_id.in_(
-                        select(Message.id).where(Message.conversation_id == conversation_id)
-                    )
-                )
-            )
-            session.execute(delete(Message).where(Message.conversation_id == conversation_id))
-            session.delete(conversation)
-            return True
 
 
 # --- Machine translations of messages (bot/conversations/translation.py makes them). -----

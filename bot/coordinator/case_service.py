@@ -56,7 +56,9 @@ def search_cases(session: Session, who: SignedIn, text: str) -> list[ClientCase]
         actor=f"coordinator:{who.username}",
         case_id=None,
         action="search",
-        detail=text[:100],
+        # What was searched for is often a person's name: the audit keeps that a search
+        # happened, never its words (README, "Personal data").
+        detail=None,
     )
     return found
 

@@ -8,11 +8,15 @@ import asyncio
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.cases import audit
 from bot.cases.linking import Budgets
 from bot.coordinator.auth import SignedIn
-from bot.coordinator.case_service import CaseService, linking_paused
+from bot.coordinator.case_service import CaseService, case_of, linking_paused
 from bot.coordinator.rendering import flash, not_found, redirect, render
 from bot.db import get_sessionmaker
+from bot.privacy import export
+from bot.privacy.export import download
+from bot.privacy.tracker import get_tracker_store
 from bot.runtime import get_settings
 
 
@@ -70,3 +74,22 @@ async def case_link_code(request: Request, who: SignedIn) -> Response:
     assert context is not None
     # Shown once, on this page only; never stored in clear.
     return render("case.html", who, flash=None, code=code, **context)
+
+
+async def export_case(request: Request, who: SignedIn) -> Response:
+    """Everything held about the person of this case, as a JSON download; audited."""
+    case_id = _case_id(request)
+    document = None if case_id is None else await asyncio.to_thread(_export, case_id, who)
+    if document is None:
+        return not_found(who)
+    return download(document, f"lotsen-case-{case_id}.json")
+
+
+def _export(case_id: int, who: SignedIn) -> str | None:
+    with get_sessionmaker().begin() as session:
+        case = case_of(session, case_id, who)
+        if case is None:
+            return None
+        document = export.export_case(session, get_tracker_store(), case)
+        audit.record(session, actor=f"coordinator:{who.username}", case_id=case_id, action="export")
+        return export.as_json(document)

@@ -13,6 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from bot.cases import audit
 from bot.conversations.rasa_client import RasaUnavailableError
 from bot.conversations.translation import for_person_from_coordinator
 from bot.coordinator import translation
@@ -30,8 +31,11 @@ from bot.coordinator.rendering import (
     texts,
 )
 from bot.db import get_sessionmaker
-from bot.db.models import Conversation
+from bot.db.models import Conversation, utcnow
 from bot.http.ratelimit import RateLimits, retry_after_header
+from bot.privacy.erasure import ErasureReason, erase_conversation
+from bot.privacy.export import as_json, download, export_conversation
+from bot.privacy.tracker import get_tracker_store
 
 
 def _service() -> ConversationService:
@@ -315,3 +319,57 @@ async def link_to_case(request: Request, who: SignedIn) -> Response:
     ):
         return not_found(who)
     return redirect(f"/coordinator/conversations/{conversation_id}?flash=link_{outcome}")
+
+
+# The reasons a coordinator may give; the audit log keeps the reason, never content.
+ERASURE_REASONS = (ErasureReason.PERSON_ASKED, ErasureReason.WRONG_PERSON, ErasureReason.OTHER)
+
+
+async def erase(request: Request, who: SignedIn) -> Response:
+    """Erases the conversation everywhere it is kept (bot/privacy/erasure.py), with a
+    reason; audited. The case register stays: it is the municipality's record."""
+    conversation_id = request.path_params["conversation_id"]
+    reason = str((await request.form()).get("reason") or "")
+    if reason not in ERASURE_REASONS:
+        return redirect(f"/coordinator/conversations/{conversation_id}?flash=erase_needs_reason")
+    service = _service()
+    if await asyncio.to_thread(service.visible, conversation_id, who) is None:
+        return not_found(who)
+    await asyncio.to_thread(
+        erase_conversation,
+        get_sessionmaker(),
+        get_tracker_store(),
+        conversation_id,
+        actor=f"coordinator:{who.username}",
+        reason=ErasureReason(reason),
+        now=utcnow(),
+    )
+    return redirect("/coordinator/?flash=conversation_erased")
+
+
+async def export(request: Request, who: SignedIn) -> Response:
+    """Everything held about the person of this conversation, as a JSON download; audited."""
+    conversation_id = request.path_params["conversation_id"]
+    document = await asyncio.to_thread(_export_conversation, conversation_id, who)
+    if document is None:
+        return not_found(who)
+    return download(document, f"lotsen-conversation-{conversation_id}.json")
+
+
+def _export_conversation(conversation_id: str, who: SignedIn) -> str | None:
+    with get_sessionmaker().begin() as session:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None or not who.may_see(conversation.municipality):
+            return None
+        document = export_conversation(session, get_tracker_store(), conversation_id)
+        if document is None:
+            return None
+        links = document["conversation"]["case_links"]
+        audit.record(
+            session,
+            actor=f"coordinator:{who.username}",
+            case_id=links[0]["case_id"] if links else None,
+            action="export",
+            detail=conversation_id,
+        )
+        return as_json(document)

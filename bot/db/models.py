@@ -422,6 +422,9 @@ class Booking(Base):
     replaces_id: Mapped[int | None] = mapped_column(Integer)  # the booking this one moved
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Why it was cancelled, when it was not the person through the assistant: "erasure"
+    # (the person had their data erased), shown in the coordinator's calendar.
+    cancel_reason: Mapped[str | None] = mapped_column(String(32))
     reminder_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     slot: Mapped[AppointmentSlot] = relationship()
@@ -488,3 +491,16 @@ class SignInAttempt(Base):
     address: Mapped[str | None] = mapped_column(String(64))
     succeeded: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MaintenanceLease(Base):
+    """Who runs a periodic job (the daily purge) until when. Several app processes may run;
+    the one that takes or renews the lease does the work, the others skip it."""
+
+    __tablename__ = "maintenance_lease"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # When the job last finished: the next run is due a day later.
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

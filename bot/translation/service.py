@@ -272,6 +272,12 @@ class Translator:
             self._status = None
             self._cache.clear()
 
+    def forget_texts(self) -> None:
+        """Empties the cache of translated texts (they are what people wrote): erasure
+        and the purge call it."""
+        with self._lock:
+            self._cache.clear()
+
     def available(self, source: str, target: str) -> bool:
         """Whether `source` can be translated into `target`, directly or through English.
 

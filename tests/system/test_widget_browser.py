@@ -130,6 +130,11 @@ def test_keyboard_only_ukrainian_answer_button_reload_and_delete(
     expect(dialog.get_by_role("link", name=STRINGS["sv"]["privacyLink"])).to_have_attribute(
         "href", "https://example.invalid/privacy"
     )
+    # It says how long messages are kept and how to erase them (issue 16).
+    expect(dialog.locator("#lotsen-privacy")).to_contain_text(
+        "90 dagar efter ditt senaste meddelande"
+    )
+    expect(dialog.locator("#lotsen-privacy")).to_contain_text(STRINGS["sv"]["restart"])
     # Focus stays inside the open dialog, both ways round.
     for key in ["Tab"] * 12 + ["Shift+Tab"] * 12:
         page.keyboard.press(key)

@@ -12,6 +12,7 @@ const LANGUAGES = { sv: "Svenska", fi: "Suomi", uk: "Українська", en: 
 const RIGHT_TO_LEFT = new Set(["ar", "fa"]);
 const WITH_A_PERSON = new Set(["waiting", "human", "closed"]);
 const DEFAULT_MAX_CHARS = 2000;
+const DEFAULT_RETENTION_DAYS = 90;
 
 function uiStrings(language) {
   return STRINGS[language] || STRINGS.en;
@@ -73,6 +74,9 @@ class Widget {
     this.shown = new Set();
     this.maxChars = DEFAULT_MAX_CHARS;
     this.privacyUrl = null;
+    // Days messages are kept after the last one (the municipality's retention, from the
+    // server's config); the default until the config arrives.
+    this.retentionDays = DEFAULT_RETENTION_DAYS;
     this.busy = false;
     this.streamAbort = null;
     // Picked in the language menu (kept for the conversation), or only the page's language,
@@ -312,7 +316,6 @@ class Widget {
       else choice.removeAttribute("aria-current");
     }
     this.closeLabel.textContent = text.close;
-    this.privacyText.textContent = text.privacy;
     this.renderPrivacyLink();
     this.log.setAttribute("aria-label", text.log);
     this.greeting.replaceChildren(
@@ -340,6 +343,9 @@ class Widget {
 
   renderPrivacyLink() {
     const text = uiStrings(this.language);
+    this.privacyText.textContent = text.privacy
+      .replace("{days}", String(this.retentionDays))
+      .replace("{restart}", text.restart);
     const href = this.privacyUrl && safeUrl(this.privacyUrl);
     this.privacyLink.replaceChildren(href ? link(href, text.privacyLink) : "");
   }
@@ -349,6 +355,7 @@ class Widget {
       const config = await this.api.config(this.municipality, this.language);
       this.privacyUrl = config.privacy_url;
       this.maxChars = config.max_message_chars || DEFAULT_MAX_CHARS;
+      if (Number.isInteger(config.retention_days)) this.retentionDays = config.retention_days;
       this.renderPrivacyLink();
       this.addTranslatedLanguages(config.translated_languages);
     } catch {

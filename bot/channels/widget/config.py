@@ -11,6 +11,7 @@ from starlette.routing import Route
 from bot.http.errors import ApiError
 from bot.language import SUPPORTED_LANGUAGES, is_supported, language_name
 from bot.municipality import UnknownMunicipalityError, get_municipality
+from bot.privacy.retention import retention_periods
 from bot.runtime import get_settings
 from bot.translation.languages import reachable_translated_languages
 
@@ -40,6 +41,8 @@ async def widget_config(request: Request) -> JSONResponse:
                 {"code": code, "name": language_name(code)} for code in translated
             ],
             "max_message_chars": settings.lotsen_max_message_chars,
+            # The privacy line says how long messages are kept (README, "Personal data").
+            "retention_days": retention_periods(municipality.id).conversations,
             **{key: variables.get(key) for key in PUBLIC_MUNICIPALITY_KEYS},
         },
         headers={"Cache-Control": "public, max-age=300"},
