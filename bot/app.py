@@ -42,6 +42,7 @@ from bot.language import detect_language
 from bot.nlg.content import get_catalog
 from bot.nlg.endpoint import nlg_endpoint
 from bot.runtime import get_settings
+from bot.statistics.build import configured_municipalities, run_statistics
 
 logger = logging.getLogger(__name__)
 
@@ -81,13 +82,22 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             run_reminders(get_sessionmaker(), settings.reminder_interval_seconds),
             name="booking reminders",
         )
+        statistics = asyncio.create_task(
+            run_statistics(
+                get_sessionmaker(),
+                configured_municipalities(settings.lotsen_municipalities_dir),
+                settings.statistics_interval_seconds,
+            ),
+            name="statistics",
+        )
         logger.info("Lotsen app ready at %s", settings.lotsen_public_url)
         try:
             yield
         finally:
-            reminders.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reminders
+            for task in (reminders, statistics):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if telegram is not None:
                 await telegram.stop()
 

@@ -413,6 +413,10 @@ def build_parser() -> argparse.ArgumentParser:
     install.add_argument("target", help="language code, e.g. en")
     install.set_defaults(handler=_translate_install)
 
+    from bot.statistics.commands import add_commands as add_statistics_commands
+
+    add_statistics_commands(commands)
+
     commands.add_parser(
         "demo-data", help="an example coordinator and cases in different situations"
     ).set_defaults(handler=_demo_data)

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     link_code_secret: str = "change-me-link-code-secret"  # noqa: S105 - refused in production
     # How often the app looks for booking reminders that are due (sent the day before).
     reminder_interval_seconds: float = 60.0
+    # How often the app builds the statistics of the days not built yet.
+    statistics_interval_seconds: float = 3600.0
 
     # Web widget. Origins (scheme://host[:port], comma-separated) of the sites allowed to
     # embed it and call the API from a browser; the app's own origin is always allowed.

@@ -27,6 +27,7 @@ from bot.db.models import (
     MessageSender,
     MessageStatus,
     MessageTranslation,
+    NluReview,
     utcnow,
 )
 from bot.handoff.state_machine import HandoffRequest, hand_back, reopen, request_handoff
@@ -407,6 +408,13 @@ class ConversationStore(MessageDelivery):
             session.execute(
                 delete(MessageTranslation).where(
                     MessageTranslation.message_id.in_(
+                        select(Message.id).where(Message.conversation_id == conversation_id)
+                    )
+                )
+            )
+            session.execute(
+                delete(NluReview).where(
+                    NluReview.message_id.in_(
                         select(Message.id).where(Message.conversation_id == conversation_id)
                     )
                 )
