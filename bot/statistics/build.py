@@ -277,13 +277,14 @@ def pending_days(
     last = last_closed_day(now)
     with sessions() as session:
         first = _first_day(session, last)
-        built = set(
-            session.execute(
+        built = {
+            (name, day)
+            for name, day in session.execute(
                 select(StatisticsDay.municipality, StatisticsDay.day).where(
                     StatisticsDay.day >= first
                 )
-            ).tuples()
-        )
+            )
+        }
         names = municipalities_with_data(session, configured)
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     return [(name, day) for name in names for day in days if (name, day) not in built]
