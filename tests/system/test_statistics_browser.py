@@ -39,7 +39,7 @@ def test_the_statistics_page_from_real_conversations(page: Page, system: Running
         person.say(text)
         ids[language] = person.id
     confused = Person(system, "en")
-    confused.say("qwzx plorf vrrmk")
+    confused.say("qwzx plorf")
 
     engine = make_engine(system.database_url)
     sessions = sessionmaker(engine, expire_on_commit=False)
@@ -79,8 +79,8 @@ def test_the_statistics_page_from_real_conversations(page: Page, system: Running
     page.get_by_role("link", name="Statistik").click()
     expect(page.get_by_role("heading", name="Statistik", exact=True)).to_be_visible()
     today = local(utcnow()).date()
-    page.get_by_label("Från").fill((today - timedelta(days=1)).isoformat())
-    page.get_by_label("Till").fill((today + timedelta(days=1)).isoformat())
+    page.get_by_label("Från", exact=True).fill((today - timedelta(days=1)).isoformat())
+    page.get_by_label("Till", exact=True).fill((today + timedelta(days=1)).isoformat())
     page.get_by_role("button", name="Visa").click()
 
     chart = page.get_by_role(
@@ -102,7 +102,8 @@ def test_the_statistics_page_from_real_conversations(page: Page, system: Running
     screenshot(page, "coordinator-statistics-narrow")
     assert axe_violations(page, "main") == []
 
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_role("link", name="Ej förstått").click()
-    expect(page.get_by_role("cell", name="qwzx plorf vrrmk")).to_be_visible()
+    expect(page.get_by_role("cell", name="qwzx plorf")).to_be_visible()
     screenshot(page, "coordinator-review")
     assert axe_violations(page, "main") == []
