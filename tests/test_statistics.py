@@ -10,6 +10,7 @@ import csv
 import io
 import re
 import threading
+import time
 from datetime import date, timedelta
 from typing import Any
 
@@ -27,6 +28,7 @@ from bot.db import get_sessionmaker
 from bot.db.models import (
     AppointmentSlot,
     BookingPurpose,
+    Conversation,
     Coordinator,
     LanguageSource,
     Message,
@@ -327,3 +329,86 @@ def test_a_day_is_built_once_when_builders_race(settings_on_both_databases: str)
     assert sum(built) + 1 == days
     assert conversations == 3
     assert waits == [180, 180, 180]
+
+
+def test_the_app_builds_the_closed_days_itself(
+    settings_env: str, fake_rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import runtime
+    from bot.app import create_app
+
+    sessions = get_sessionmaker()
+    view, _ = ConversationStore(sessions).create(
+        channel="api", municipality="example", language="fi", language_source=LanguageSource.CHOSEN
+    )
+    with sessions.begin() as session:
+        found = session.get(Conversation, view.id)
+        assert found is not None
+        found.created_at = utcnow() - timedelta(days=3)
+    monkeypatch.setenv("STATISTICS_INTERVAL_SECONDS", "0.2")
+    runtime.reset()
+    three_days_ago = local(utcnow() - timedelta(days=3)).date()
+    with TestClient(create_app()):
+        for _ in range(100):
+            with get_sessionmaker()() as session:
+                counted = session.scalar(
+                    select(StatisticsCount.count).where(
+                        StatisticsCount.day == three_days_ago,
+                        StatisticsCount.measure == "conversations_by_language",
+                        StatisticsCount.key == "fi",
+                    )
+                )
+                days = session.scalar(select(func.count()).select_from(StatisticsDay))
+            if counted is not None and days == 3:
+                break
+            time.sleep(0.1)
+    assert counted == 1
+    assert days == 3  # three days ago, the day before yesterday, yesterday; never today
+
+
+def test_the_case_register_is_counted_only_on_the_day_it_stood_so(
+    settings_env: str,
+) -> None:
+    sessions = get_sessionmaker()
+    with sessions.begin() as session:
+        new_case(session)
+    now = utcnow()
+    yesterday = local(now).date() - timedelta(days=1)
+    assert build_day(sessions, "example", yesterday - timedelta(days=3), now)
+    assert build_day(sessions, "example", yesterday, now)
+    with sessions() as session:
+        snapshots = session.execute(
+            select(StatisticsCount.day, StatisticsCount.key).where(
+                StatisticsCount.measure == "cases_assessment"
+            )
+        ).all()
+    assert [(day, key) for day, key in snapshots] == [(yesterday, "municipality:not_started")]
+
+
+def test_a_typed_interpreter_language_cannot_become_a_spreadsheet_formula(
+    app: TestClient,
+) -> None:
+    sessions = get_sessionmaker()
+    anna = user("anna")
+    cid, _ = talk(app, "en", [("I want to book a time", "book_appointment")])
+    book(
+        sessions,
+        slot_id=add_slot(sessions, anna),
+        municipality="example",
+        conversation_id=cid,
+        case_id=None,
+        channel="api",
+        language="en",
+        details=BookingDetails(BookingPurpose.OTHER, "en", "=HYPERLINK(1)", None, None),
+        now=utcnow(),
+        actor="test",
+    )
+    build_pending(sessions, ["example"], now=utcnow() + timedelta(days=2))
+    sign_in(app, "anna")
+    today = local(utcnow()).date().isoformat()
+    text = app.get(f"/coordinator/statistics.csv?from={today}&to={today}").text
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    interpreter = [row for row in rows if row[:1] == ["bookings_by_interpreter"]]
+    assert interpreter == [
+        ["bookings_by_interpreter", "'=hyperlink(1)", "'=hyperlink(1)", SV_FEWER]
+    ]
