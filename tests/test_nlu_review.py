@@ -13,9 +13,17 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from bot.cli import main
+from bot.conversations.store import ConversationStore
 from bot.db import get_sessionmaker
-from bot.db.models import AuditEntry, NluReview
-from bot.statistics.review import domain_intents
+from bot.db.models import (
+    AuditEntry,
+    Coordinator,
+    LanguageSource,
+    Message,
+    MessageTranslation,
+    NluReview,
+)
+from bot.statistics.review import domain_intents, export_reviewed, mark_intent
 from tests.support.fake_rasa import FakeRasa
 from tests.test_coordinator_web import csrf, handoff_reply, sign_in, user
 from tests.test_statistics import talk
@@ -111,3 +119,40 @@ def test_a_reviewed_message_becomes_training_data_and_goes_with_erasure(
     assert main(["nlu", "export-reviewed", "--out", str(again)]) == 0
     assert not again.exists() and "no reviewed messages" in capsys.readouterr().out
     assert "koiraa" not in app.get("/coordinator/review").text
+
+
+def test_a_message_in_a_translated_language_is_exported_as_the_english_rasa_read(
+    settings_env: str, tmp_path: Path
+) -> None:
+    sessions = get_sessionmaker()
+    view, _ = ConversationStore(sessions).create(
+        channel="api", municipality="example", language="ru", language_source=LanguageSource.CHOSEN
+    )
+    with sessions.begin() as session:
+        message = Message(
+            conversation_id=view.id, direction="in", sender="user", text="где жить собаке",
+            language="ru", status="processed", intent="nlu_fallback",
+        )  # fmt: skip
+        session.add(message)
+        session.flush()
+        session.add(
+            MessageTranslation(message_id=message.id, language="en", text="where [dog] lives")
+        )
+        coordinator = Coordinator(municipality="example", username="c", display_name="C")
+        session.add(coordinator)
+        session.flush()
+        assert mark_intent(
+            session, "example", message.id, "ask_housing", coordinator_id=coordinator.id, actor="t"
+        )
+        assert not mark_intent(
+            session,
+            "elsewhere",
+            message.id,
+            "ask_housing",
+            coordinator_id=coordinator.id,
+            actor="t",
+        )
+    assert export_reviewed(sessions, tmp_path) == {"en": 1}
+    written = yaml.safe_load((tmp_path / "en" / "reviewed.yml").read_text(encoding="utf-8"))
+    assert written["nlu"] == [{"intent": "ask_housing", "examples": "- where (dog) lives\n"}]
+    assert not (tmp_path / "ru").exists()
