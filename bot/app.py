@@ -45,6 +45,7 @@ from bot.nlg.endpoint import nlg_endpoint
 from bot.privacy.retention import run_daily_purge
 from bot.privacy.tracker import get_tracker_store
 from bot.runtime import get_settings
+from bot.statistics.build import configured_municipalities, run_statistics
 
 logger = logging.getLogger(__name__)
 
@@ -90,11 +91,19 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             ),
             name="daily purge",
         )
+        statistics = asyncio.create_task(
+            run_statistics(
+                get_sessionmaker(),
+                configured_municipalities(settings.lotsen_municipalities_dir),
+                settings.statistics_interval_seconds,
+            ),
+            name="statistics",
+        )
         logger.info("Lotsen app ready at %s", settings.lotsen_public_url)
         try:
             yield
         finally:
-            for task in (reminders, purge):
+            for task in (reminders, purge, statistics):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

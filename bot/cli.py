@@ -522,6 +522,10 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--dry-run", action="store_true", help="only count, per store")
     purge.set_defaults(handler=_data_purge)
 
+    from bot.statistics.commands import add_commands as add_statistics_commands
+
+    add_statistics_commands(commands)
+
     commands.add_parser(
         "demo-data", help="an example coordinator and cases in different situations"
     ).set_defaults(handler=_demo_data)

@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     # How often each app process looks whether today's purge of data past its retention
     # period is due (one process a day runs it; bot/privacy/retention.py).
     purge_check_interval_seconds: float = 600.0
+    # How often the app builds the statistics of the days not built yet.
+    statistics_interval_seconds: float = 3600.0
 
     # Web widget. Origins (scheme://host[:port], comma-separated) of the sites allowed to
     # embed it and call the API from a browser; the app's own origin is always allowed.

@@ -7,7 +7,16 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.coordinator import calendar, cases, conversation, queue, settings, signin
+from bot.coordinator import (
+    calendar,
+    cases,
+    conversation,
+    queue,
+    review,
+    settings,
+    signin,
+    statistics,
+)
 from bot.coordinator.rendering import HERE
 from bot.coordinator.signin import page
 
@@ -89,6 +98,10 @@ routes: list[BaseRoute] = [
             Route("/slots/{slot_id}/block", page(calendar.block_slot), methods=["POST"]),
             Route("/slots/{slot_id}/remove", page(calendar.remove_slot), methods=["POST"]),
             Route("/bookings/{booking_id}/cancel", page(calendar.cancel_booking), methods=["POST"]),
+            Route("/statistics", page(statistics.statistics_page), methods=["GET"]),
+            Route("/statistics.csv", page(statistics.statistics_csv), methods=["GET"]),
+            Route("/review", page(review.review_page), methods=["GET"]),
+            Route("/review/{message_id}", page(review.mark_message), methods=["POST"]),
             Route("/settings", page(settings.settings_page), methods=["GET"]),
             Route("/settings", page(settings.save_settings), methods=["POST"]),
             Mount("/static", app=StaticFiles(directory=HERE / "static"), name="coordinator-static"),

@@ -142,6 +142,10 @@ class Message(Base):
     # the text as its author wrote it (the coordinator's Swedish, the assistant's English).
     original_text: Mapped[str | None] = mapped_column(Text)
     original_language: Mapped[str | None] = mapped_column(String(8))
+    # The intent Rasa recognised in a person's message (`nlu_fallback`: not understood),
+    # recorded when Rasa asks the NLG endpoint for the answer; for the statistics and the
+    # review of what the assistant did not understand.
+    intent: Mapped[str | None] = mapped_column(String(64))
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
     translations: Mapped[list[MessageTranslation]] = relationship(
@@ -504,3 +508,61 @@ class MaintenanceLease(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # When the job last finished: the next run is due a day later.
     last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- Statistics: daily aggregates per municipality (bot/statistics/). ---------------------
+# Nothing here identifies a person, and nothing points at a personal row, so erasing a
+# conversation or purging old ones never changes a past figure.
+
+
+class StatisticsDay(Base):
+    """The claim of one municipality's day: inserted in the same transaction as the day's
+    figures, so with several app processes a day is counted exactly once."""
+
+    __tablename__ = "statistics_day"
+
+    municipality: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    built_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StatisticsCount(Base):
+    """One figure of a day: `measure` (e.g. "conversations_by_language") and its `key`."""
+
+    __tablename__ = "statistics_count"
+
+    municipality: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    measure: Mapped[str] = mapped_column(String(48), primary_key=True)
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class StatisticsWait(Base):
+    """How long one handoff waited for a coordinator, without whose it was: the medians
+    and 90th percentiles of any period are computed from these."""
+
+    __tablename__ = "statistics_wait"
+    __table_args__ = (Index("ix_statistics_wait_municipality_day", "municipality", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality: Mapped[str] = mapped_column(String(64))
+    day: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(32))
+    seconds: Mapped[int] = mapped_column(Integer)
+
+
+class NluReview(Base):
+    """The intent a coordinator says a not-understood message should have had. Goes with
+    the message: erasure and retention remove it too."""
+
+    __tablename__ = "nlu_review"
+
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("message.id", ondelete="CASCADE"), primary_key=True
+    )
+    intent: Mapped[str] = mapped_column(String(64))
+    reviewed_by: Mapped[int | None] = mapped_column(
+        ForeignKey("coordinator.id", ondelete="SET NULL")
+    )
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from bot.db import get_sessionmaker
 from bot.language import language_name
 from bot.nlg.content import RenderedMessage
+from bot.nlg.intents import recognised_intent, record_intent
 from bot.nlg.render import message_context, render_response
 from bot.runtime import get_settings
 from bot.translation.languages import reachable_translated_languages
@@ -19,6 +22,8 @@ from bot.translation.languages import reachable_translated_languages
 # The language menu: besides the four written languages (its buttons in the content), the
 # translated languages whose packages are installed, each by its own name.
 LANGUAGE_MENU = "utter_choose_language"
+
+logger = logging.getLogger(__name__)
 
 
 def language_button(code: str) -> dict[str, str]:
@@ -58,6 +63,13 @@ async def nlg_endpoint(request: Request) -> JSONResponse:
     name = body.get("response") if isinstance(body, dict) else None
     if not isinstance(name, str):
         return JSONResponse({"error": {"code": "missing_response_name"}}, status_code=400)
+    recognised = recognised_intent(body)
+    if recognised is not None:
+        try:
+            await asyncio.to_thread(record_intent, get_sessionmaker(), *recognised)
+        except Exception:
+            # The statistics must never cost the person their answer.
+            logger.exception("could not record the recognised intent")
     language, municipality = message_context(_latest_message(body))
     arguments = body.get("arguments") or {}
     # An action that changes the language passes it as an argument, because the gateway's

@@ -38,6 +38,7 @@ from bot.db.models import (
     LinkAttempt,
     Message,
     MessageTranslation,
+    NluReview,
     TelegramChat,
 )
 from bot.privacy.tracker import TrackerStore
@@ -107,6 +108,8 @@ def erase_conversation_rows(
     session.execute(
         delete(MessageTranslation).where(MessageTranslation.message_id.in_(message_ids))
     )
+    # A coordinator's review of a not-understood message goes with the message.
+    session.execute(delete(NluReview).where(NluReview.message_id.in_(message_ids)))
     report.messages += (
         session.scalar(
             select(func.count())
