@@ -19,7 +19,9 @@ from bot.cases.linking import Budgets, redeem
 from bot.conversations.store import ConversationStore
 from bot.coordinator.rendering import texts
 from bot.db import get_sessionmaker
-from bot.db.models import Booking, LanguageSource, utcnow
+from bot.db.models import Booking, BookingStatus, LanguageSource, utcnow
+from bot.privacy.erasure import ErasureReason, erase_conversation
+from bot.privacy.tracker import get_tracker_store
 from bot.runtime import get_settings
 from tests.support.fake_rasa import FakeRasa
 from tests.test_actions_booking import add_free_slot, slot_events, tracker
@@ -80,6 +82,12 @@ def bookings() -> int:
         return int(session.scalar(select(func.count(Booking.id))) or 0)
 
 
+def coming_bookings() -> int:
+    with get_sessionmaker()() as session:
+        booked = select(func.count(Booking.id)).where(Booking.status == BookingStatus.BOOKED)
+        return int(session.scalar(booked) or 0)
+
+
 async def test_the_third_booking_of_an_unlinked_conversation_is_refused_politely(
     settings_env: str,
 ) -> None:
@@ -124,10 +132,21 @@ async def test_fresh_conversations_with_invented_names_from_one_network_are_limi
     assert (await confirm(conversation_from("net-script"), add_free_slot(), "040 000 0102"))[0][
         "booking_confirmed"
     ]
-    # Deleting a conversation does not give its bookings' places back.
-    ConversationStore(get_sessionmaker()).delete(first)
-    _, said = await confirm(conversation_from("net-script"), add_free_slot(), "040 000 0103")
-    assert said == ["utter_booking_limit"] and bookings() == 2
+    # Erasing a conversation cancels its coming booking (section "Personal data"): the
+    # network then holds one place, never more than two at once.
+    erase_conversation(
+        get_sessionmaker(),
+        get_tracker_store(),
+        first,
+        actor="test",
+        reason=ErasureReason.PERSON_ASKED,
+        now=utcnow(),
+    )
+    assert coming_bookings() == 1
+    made, _ = await confirm(conversation_from("net-script"), add_free_slot(), "040 000 0103")
+    assert made["booking_confirmed"] is True
+    _, said = await confirm(conversation_from("net-script"), add_free_slot(), "040 000 0105")
+    assert said == ["utter_booking_limit"] and coming_bookings() == 2
     # Another network is someone else.
     result, _ = await confirm(conversation_from("net-other"), add_free_slot(), "040 000 0104")
     assert result["booking_confirmed"] is True

@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 
 from bot.bookings.service import BookingDetails, book
 from bot.bookings.times import local
-from bot.cases.linking import issue_code, redeem
+from bot.cases.linking import Budgets, issue_code, redeem
 from bot.cli import main
 from bot.conversations.store import ConversationStore
 from bot.db import get_sessionmaker
@@ -193,7 +193,10 @@ def test_figures_outlive_erasure_and_read_the_same_on_page_csv_and_command_line(
     with sessions.begin() as session:
         case = new_case(session)
         code = issue_code(session, case.id, get_settings().link_code_secret, utcnow())
-        assert redeem(session, fi_id, code, get_settings().link_code_secret, utcnow(), "test")
+        settings = get_settings()
+        assert redeem(
+            session, fi_id, code, settings.link_code_secret, utcnow(), "test", Budgets.of(settings)
+        )
 
     # Counted once the days are over.
     today = local(utcnow()).date()
