@@ -21,6 +21,8 @@ NLG_TOKEN = "test-nlg-token"
 def pytest_configure(config: pytest.Config) -> None:
     """No test reads the developer's `.env`; the subprocesses the tests start inherit it."""
     os.environ[ENV_FILE_VARIABLE] = ""
+    # Production is the default; the tests run as tests unless one says otherwise.
+    os.environ["LOTSEN_ENV"] = "test"
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ Polling mode (development): python-telegram-bot's Updater fetches them.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import weakref
@@ -49,6 +48,7 @@ from bot.conversations.store import (
     MessageView,
 )
 from bot.db.models import ConversationState, LanguageSource, MessageStatus
+from bot.http.shared_secret import secret_matches
 from bot.language import is_supported, is_translated
 from bot.nlg.render import render_response
 from bot.settings import Settings
@@ -422,8 +422,7 @@ class TelegramChannel:
     # --- The webhook. ----------------------------------------------------------------------
 
     def secret_matches(self, given: str | None) -> bool:
-        expected = self._settings.telegram_webhook_secret.encode()
-        return bool(expected) and hmac.compare_digest((given or "").encode(), expected)
+        return secret_matches(self._settings.telegram_webhook_secret, given)
 
 
 async def _answer(answering: Any) -> None:
