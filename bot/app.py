@@ -31,8 +31,15 @@ from bot.conversations.rasa_client import RasaClient
 from bot.conversations.router import Router
 from bot.conversations.store import ConversationStore
 from bot.coordinator import routes as coordinator_routes
+from bot.coordinator.signin import (
+    COORDINATOR_MAX_BODY_BYTES,
+    coordinator_too_large,
+    sign_in_limiter,
+)
 from bot.db import get_sessionmaker
 from bot.health import healthz, readyz
+from bot.http.access_log import install_access_log_filter
+from bot.http.body_limit import BodyLimitMiddleware
 from bot.http.client_address import proxy_headers
 from bot.http.errors import ApiError
 from bot.http.ratelimit import RateLimits
@@ -105,6 +112,7 @@ async def _unexpected_error(_request: Request, error: Exception) -> Response:
 
 
 def create_app() -> Starlette:
+    install_access_log_filter()
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
@@ -127,10 +135,18 @@ def create_app() -> Starlette:
             # Outermost: everything after it sees the address a trusted proxy forwarded.
             proxy_headers(settings.trusted_proxies),
             Middleware(WebSecurityMiddleware, allowed_origins=settings.widget_allowed_origins),
+            # The coordinator app's forms are parsed only below this size.
+            Middleware(
+                BodyLimitMiddleware,
+                limit=COORDINATOR_MAX_BODY_BYTES,
+                prefixes=("/coordinator",),
+                too_large=coordinator_too_large,
+            ),
         ],
     )
     # Event streams open per conversation (bot/channels/widget/events.py keeps it).
     app.state.open_streams = Counter()
+    app.state.sign_in_limiter = sign_in_limiter()
     app.state.rate_limits = RateLimits(
         settings.rate_limit_conversation_messages,
         settings.rate_limit_address_messages,
