@@ -67,7 +67,11 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.store = ConversationStore(get_sessionmaker())
         app.state.widget_store = WidgetStore(get_sessionmaker())
         app.state.rasa = RasaClient(
-            http, settings.rasa_url, settings.rasa_timeout_seconds, settings.rasa_api_token
+            http,
+            settings.rasa_url,
+            settings.rasa_timeout_seconds,
+            settings.rasa_api_token,
+            channel_secret=settings.rasa_channel_secret,
         )
         app.state.router = Router(app.state.store, app.state.rasa)
         await asyncio.to_thread(_warm_up)

@@ -13,7 +13,7 @@ from bot import runtime
 from bot.app import create_app
 from bot.db import migrate
 from bot.settings import ENV_FILE_VARIABLE
-from tests.support.fake_rasa import FakeRasa
+from tests.support.fake_rasa import CHANNEL_SECRET, FakeRasa
 
 NLG_TOKEN = "test-nlg-token"
 
@@ -46,6 +46,7 @@ def fake_rasa(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeRasa]:
     rasa = FakeRasa()
     rasa.start()
     monkeypatch.setenv("RASA_URL", rasa.url)
+    monkeypatch.setenv("RASA_CHANNEL_SECRET", CHANNEL_SECRET)
     monkeypatch.setenv("RASA_TIMEOUT_SECONDS", "5")
     yield rasa
     rasa.stop()
