@@ -147,7 +147,7 @@ async def _tell_person(
 
 
 async def _invisible(request: Request, who: SignedIn) -> Response | None:
-    """"Not found" for a conversation of another municipality (or none), before any form
+    """ "Not found" for a conversation of another municipality (or none), before any form
     is read: whatever the form says, nothing happens to it."""
     conversation_id = request.path_params["conversation_id"]
     if await asyncio.to_thread(_service().visible, conversation_id, who) is None:
