@@ -196,7 +196,9 @@ class Settings(BaseSettings):
             problems = self.production_problems()
             if problems:
                 raise ValueError(
-                    f"LOTSEN_ENV={self.lotsen_env} refuses to start: " + "; ".join(problems)
+                    f"LOTSEN_ENV={self.lotsen_env} refuses to start: "
+                    + "; ".join(problems)
+                    + " (LOTSEN_ENV=development for a development machine)"
                 )
         return self
 
