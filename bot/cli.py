@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
 from bot.runtime import get_settings
 from bot.settings import PROJECT_ROOT
 
@@ -463,7 +465,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    result: int = args.handler(args)
+    try:
+        result: int = args.handler(args)
+    except ValidationError as error:
+        # The settings refused (production's rules): say which variables, no traceback.
+        for problem in error.errors():
+            print(problem["msg"].removeprefix("Value error, "), file=sys.stderr)
+        return 2
     return result
 
 

@@ -116,3 +116,20 @@ def test_an_empty_nlg_token_never_matches_an_empty_header(
         for header in ({"Authorization": "Bearer "}, {"Authorization": "Bearer"}, {}):
             response = client.post("/nlg", json=body, headers=header)
             assert response.status_code == 401, header
+
+
+def test_the_command_line_refuses_with_the_variables_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot import cli
+
+    monkeypatch.setenv("LOTSEN_ENV", "production")
+    monkeypatch.setenv("NLG_TOKEN", "")
+    runtime.reset()
+    try:
+        assert cli.main(["content", "sync-domain", "--check"]) == 2
+    finally:
+        runtime.reset()
+    error = capsys.readouterr().err
+    assert "NLG_TOKEN is empty" in error and "LOTSEN_PUBLIC_URL" in error
+    assert "Traceback" not in error
