@@ -25,11 +25,11 @@ from bot.db.models import (
     AppointmentSlot,
     AssessmentState,
     Booking,
-    BookingOffer,
     BookingPurpose,
     BookingStatus,
     ClientCase,
     Coordinator,
+    OfferedSlot,
     PlanState,
 )
 
@@ -179,24 +179,24 @@ def record_offers(
     it, whatever a tracker posted to the action server claims."""
     known = set(
         session.scalars(
-            select(BookingOffer.slot_id).where(
-                BookingOffer.conversation_id == conversation_id,
-                BookingOffer.slot_id.in_(slot_ids),
+            select(OfferedSlot.slot_id).where(
+                OfferedSlot.conversation_id == conversation_id,
+                OfferedSlot.slot_id.in_(slot_ids),
             )
         )
     )
     for slot_id in slot_ids:
         if slot_id not in known:
             session.add(
-                BookingOffer(conversation_id=conversation_id, slot_id=slot_id, offered_at=now)
+                OfferedSlot(conversation_id=conversation_id, slot_id=slot_id, offered_at=now)
             )
 
 
 def was_offered(session: Session, conversation_id: str, slot_id: int) -> bool:
     return (
         session.scalar(
-            select(BookingOffer.id).where(
-                BookingOffer.conversation_id == conversation_id, BookingOffer.slot_id == slot_id
+            select(OfferedSlot.id).where(
+                OfferedSlot.conversation_id == conversation_id, OfferedSlot.slot_id == slot_id
             )
         )
         is not None

@@ -470,12 +470,12 @@ class SignInAttempt(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class BookingOffer(Base):
+class OfferedSlot(Base):
     """A slot the server offered to a conversation as a button. A booking takes only a slot
     offered to its own conversation, whatever a tracker says."""
 
-    __tablename__ = "booking_offer"
-    __table_args__ = (UniqueConstraint("conversation_id", "slot_id", name="uq_booking_offer_slot"),)
+    __tablename__ = "offered_slot"
+    __table_args__ = (UniqueConstraint("conversation_id", "slot_id", name="uq_offered_slot"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"))

@@ -41,7 +41,7 @@ def upgrade() -> None:
         "ix_sign_in_attempt_address_at", "sign_in_attempt", ["address", "at"], unique=False
     )
     op.create_table(
-        "booking_offer",
+        "offered_slot",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("conversation_id", sa.String(length=32), nullable=False),
         sa.Column("slot_id", sa.Integer(), nullable=False),
@@ -49,12 +49,12 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["conversation_id"], ["conversation.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["slot_id"], ["appointment_slot.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("conversation_id", "slot_id", name="uq_booking_offer_slot"),
+        sa.UniqueConstraint("conversation_id", "slot_id", name="uq_offered_slot"),
     )
 
 
 def downgrade() -> None:
-    op.drop_table("booking_offer")
+    op.drop_table("offered_slot")
     op.drop_index("ix_sign_in_attempt_address_at", table_name="sign_in_attempt")
     with op.batch_alter_table("coordinator", schema=None) as batch_op:
         batch_op.drop_column("calendar_token_expires_at")
