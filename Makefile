@@ -58,11 +58,11 @@ demo: db ## Example coordinator, cases with link codes and free appointment slot
 
 .PHONY: domain
 domain: $(VENV)/.installed ## Write domain.yml's responses from data/content/en
-	@$(VENV)/bin/lotsen content sync-domain
+	@. scripts/env.sh && $(VENV)/bin/lotsen content sync-domain
 
 .PHONY: train
 train: install ## Train the model (Rasa skips it when data, domain and config are unchanged)
-	@$(VENV)/bin/lotsen content sync-domain --check
+	@. scripts/env.sh && $(VENV)/bin/lotsen content sync-domain --check
 	$(RASA) train --fixed-model-name lotsen --out models --data data/nlu data/rules data/stories
 
 .PHONY: run
@@ -85,7 +85,7 @@ lint: $(VENV)/.installed ## ruff and mypy
 
 .PHONY: validate
 validate: install ## Rasa data validation, warnings are errors
-	$(VENV)/bin/lotsen content sync-domain --check
+	. scripts/env.sh && $(VENV)/bin/lotsen content sync-domain --check
 	$(RASA) data validate --fail-on-warnings --data data/nlu data/rules data/stories
 
 .PHONY: test-conversations

@@ -4,10 +4,12 @@ person's language, matched on word beginnings in the four languages."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from rasa_sdk import Tracker
 
+from bot.bookings.repository import BookingRepository
 from bot.bookings.service import BookingDetails, Owner
 from bot.db.models import BookingPurpose
 
@@ -151,9 +153,10 @@ def contact_answer(tracker: Tracker) -> str | None:
     return None
 
 
-def owner_of(tracker: Tracker) -> Owner:
-    case_id = tracker.get_slot("booking_case_id")
-    return Owner(tracker.sender_id, int(case_id) if case_id is not None else None)
+async def owner_of(repository: BookingRepository, tracker: Tracker) -> Owner:
+    """The conversation and the case linked to its identity, from the database: never from
+    a slot, which whoever posts a tracker to the action server could have set."""
+    return await asyncio.to_thread(repository.owner, tracker.sender_id)
 
 
 def details_of(tracker: Tracker) -> BookingDetails:

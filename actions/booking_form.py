@@ -45,6 +45,7 @@ from bot.bookings.service import (
     BookingLimitError,
     BookingNotFoundError,
     BookingView,
+    Owner,
     SlotTakenError,
 )
 from bot.bookings.time_request import ImpossibleDate, PastDate, TimeRequest, parse_time_request
@@ -240,11 +241,11 @@ class ValidateBookingForm(FormValidationAction):
             }
         slot_id = id_in(choice, "slot:")
         if slot_id is not None:
-            offered = [int(x) for x in tracker.get_slot("booking_offered") or []]
-            if slot_id not in offered:
-                # Not a time this person was shown: never book it.
-                return self._not_understood(dispatcher, "booking_slot")
             repository = BookingRepository(get_sessionmaker())
+            # Only a time the server showed this conversation (stored when shown, not in a
+            # slot a forged tracker could fill).
+            if not await asyncio.to_thread(repository.was_offered, tracker.sender_id, slot_id):
+                return self._not_understood(dispatcher, "booking_slot")
             free = await asyncio.to_thread(repository.slot_is_free, slot_id, municipality, utcnow())
             if not free:
                 dispatcher.utter_message(response="utter_booking_slot_taken")
@@ -278,8 +279,9 @@ class ValidateBookingForm(FormValidationAction):
         if choice != "confirm" and not (choice is None and intent == "affirm"):
             return self._not_understood(dispatcher, "booking_confirmed")
         repository = BookingRepository(get_sessionmaker())
+        owner = await owner_of(repository, tracker)
         try:
-            booking = await asyncio.to_thread(_make_booking, repository, tracker)
+            booking = await asyncio.to_thread(_make_booking, repository, tracker, owner)
         except SlotTakenError:
             dispatcher.utter_message(response="utter_booking_slot_taken")
             return {
@@ -297,10 +299,12 @@ class ValidateBookingForm(FormValidationAction):
         return {"booking_confirmed": True, "booking_reference": str(booking.id)}
 
 
-def _make_booking(repository: BookingRepository, tracker: Tracker) -> BookingView:
+def _make_booking(repository: BookingRepository, tracker: Tracker, owner: Owner) -> BookingView:
     language, municipality = context_of(tracker)
     slot_id = int(tracker.get_slot("booking_slot"))
-    owner = owner_of(tracker)
+    # Checked again here: the slot comes from the tracker Rasa posts.
+    if not repository.was_offered(tracker.sender_id, slot_id):
+        raise SlotTakenError(slot_id)
     actor = f"conversation:{tracker.sender_id}"
     moving = id_in(tracker.get_slot("booking_moving"))
     if moving is not None:
@@ -338,7 +342,8 @@ class ActionSubmitBooking(Action):
         booking = None
         if reference is not None:
             repository = BookingRepository(get_sessionmaker())
-            booking = await asyncio.to_thread(repository.find_booking, reference, owner_of(tracker))
+            owner = await owner_of(repository, tracker)
+            booking = await asyncio.to_thread(repository.find_booking, reference, owner)
         if booking is None:
             dispatcher.utter_message(response="utter_booking_stopped")
         else:

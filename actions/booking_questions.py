@@ -116,10 +116,12 @@ class ActionAskBookingSlot(Action):
         dispatcher.utter_message(
             text=render_response(intro, language, municipality).text, buttons=buttons
         )
-        offered = [str(slot.id) for slot in shown]
-        previously = [str(x) for x in tracker.get_slot("booking_offered") or []]
-        # Earlier pages stay valid: a person may scroll back and press one.
-        return [*events, SlotSet("booking_offered", sorted({*previously, *offered}, key=int))]
+        # Stored server-side: only these (and earlier pages', as a person may scroll back)
+        # can be booked in this conversation.
+        await asyncio.to_thread(
+            repository.record_offers, tracker.sender_id, [slot.id for slot in shown], utcnow()
+        )
+        return events
 
 
 async def _page_of_free_slots(
@@ -162,7 +164,8 @@ class ActionAskBookingConfirmed(Action):
         details = details_of(tracker)
         moving = id_in(tracker.get_slot("booking_moving"))
         if moving is not None:
-            old = await asyncio.to_thread(repository.find_booking, moving, owner_of(tracker))
+            owner = await owner_of(repository, tracker)
+            old = await asyncio.to_thread(repository.find_booking, moving, owner)
             if old is not None:
                 details = old.details
         if slot is None:

@@ -29,6 +29,7 @@ from typing import Final, Literal
 
 import httpx
 
+from bot.conversations.rasa_client import CHANNEL_SECRET_HEADER
 from bot.settings import PROJECT_ROOT
 from tests.support.system import RunningSystem
 
@@ -93,6 +94,8 @@ def percentile(sorted_values: Sequence[float], percent: int) -> float:
 class Urls:
     app: str
     rasa: str
+    # Rasa's REST channel answers only with the gateway's secret (bot/rasa_channel.py).
+    rasa_channel_secret: str
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,7 @@ async def open_conversation(
     if mode == "direct":
         return Conversation(
             url=f"{urls.rasa}/webhooks/rest/webhook",
-            headers={},
+            headers={CHANNEL_SECRET_HEADER: urls.rasa_channel_secret},
             language=language,
             sender=f"bench-{uuid.uuid4().hex}",
         )
@@ -416,7 +419,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"the system did not start: {error}", file=sys.stderr)
             return 1
         print(f"system ready after {time.perf_counter() - started:.0f} s")
-        asyncio.run(benchmark(Urls(app=system.app_url, rasa=system.rasa_url), levels, requests))
+        urls = Urls(system.app_url, system.rasa_url, system.rasa_channel_secret)
+        asyncio.run(benchmark(urls, levels, requests))
     return 0
 
 

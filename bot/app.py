@@ -32,9 +32,15 @@ from bot.conversations.rasa_client import RasaClient
 from bot.conversations.router import Router
 from bot.conversations.store import ConversationStore
 from bot.coordinator import routes as coordinator_routes
+from bot.coordinator.signin import (
+    COORDINATOR_MAX_BODY_BYTES,
+    coordinator_too_large,
+    sign_in_limiter,
+)
 from bot.db import get_sessionmaker
 from bot.health import healthz, readyz
 from bot.http import log_redaction
+from bot.http.body_limit import BodyLimitMiddleware
 from bot.http.client_address import proxy_headers
 from bot.http.errors import ApiError
 from bot.http.ratelimit import RateLimits
@@ -65,7 +71,11 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.store = ConversationStore(get_sessionmaker())
         app.state.widget_store = WidgetStore(get_sessionmaker())
         app.state.rasa = RasaClient(
-            http, settings.rasa_url, settings.rasa_timeout_seconds, settings.rasa_api_token
+            http,
+            settings.rasa_url,
+            settings.rasa_timeout_seconds,
+            settings.rasa_api_token,
+            channel_secret=settings.rasa_channel_secret,
         )
         app.state.router = Router(app.state.store, app.state.rasa)
         await asyncio.to_thread(_warm_up)
@@ -153,10 +163,18 @@ def create_app() -> Starlette:
                 allowed_origins=settings.widget_allowed_origins,
                 framable_paths=frozenset({widget_frame.FRAME_PATH}),
             ),
+            # The coordinator app's forms are parsed only below this size.
+            Middleware(
+                BodyLimitMiddleware,
+                limit=COORDINATOR_MAX_BODY_BYTES,
+                prefixes=("/coordinator",),
+                too_large=coordinator_too_large,
+            ),
         ],
     )
     # Event streams open per conversation (bot/channels/widget/events.py keeps it).
     app.state.open_streams = Counter()
+    app.state.sign_in_limiter = sign_in_limiter()
     app.state.rate_limits = RateLimits(
         settings.rate_limit_conversation_messages,
         settings.rate_limit_address_messages,

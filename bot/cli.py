@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
 from bot.runtime import get_settings
 from bot.settings import PROJECT_ROOT
 
@@ -174,17 +176,49 @@ def _bookings_list(args: argparse.Namespace) -> int:
 
 
 def _calendar_url(args: argparse.Namespace) -> int:
-    from bot.bookings.admin import SlotInputError, new_calendar_token
+    from bot.bookings.admin import (
+        CALENDAR_TOKEN_LIFETIME,
+        SlotInputError,
+        coordinator_named,
+        new_calendar_token,
+        revoke_calendar_token,
+    )
     from bot.db import get_sessionmaker
+    from bot.db.models import utcnow
 
     try:
         with get_sessionmaker().begin() as session:
-            token = new_calendar_token(session, args.coordinator)
+            if args.revoke:
+                revoke_calendar_token(coordinator_named(session, args.coordinator))
+                print(f"the calendar address of {args.coordinator} no longer works")
+                return 0
+            token = new_calendar_token(session, args.coordinator, utcnow())
     except SlotInputError as error:
         print(error, file=sys.stderr)
         return 1
     print(f"{get_settings().lotsen_public_url}/calendar/{token}.ics")
-    print("Keep this address secret; running the command again replaces it.")
+    print(
+        f"Keep this address secret. It works for {CALENDAR_TOKEN_LIFETIME.days} days (renew it "
+        "in the coordinator app's settings); running the command again replaces it."
+    )
+    return 0
+
+
+def _user_set_active(args: argparse.Namespace) -> int:
+    from bot.coordinator.auth import UnknownUserError, set_active
+    from bot.db import get_sessionmaker
+
+    active = args.user_command == "reactivate"
+    try:
+        with get_sessionmaker().begin() as session:
+            set_active(session, args.username, active)
+    except UnknownUserError:
+        print(f"no user {args.username}", file=sys.stderr)
+        return 1
+    if active:
+        print(f"user {args.username} can sign in again")
+    else:
+        print(f"user {args.username} is deactivated: signed out everywhere, calendar feed off")
     return 0
 
 
@@ -452,6 +486,9 @@ def build_parser() -> argparse.ArgumentParser:
         "calendar-url", help="a new secret calendar feed address for a coordinator"
     )
     calendar.add_argument("coordinator", help="the coordinator's username")
+    calendar.add_argument(
+        "--revoke", action="store_true", help="stop the current address without a new one"
+    )
     calendar.set_defaults(handler=_calendar_url)
 
     from bot.db.models import CoordinatorRole
@@ -473,6 +510,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     user_create.set_defaults(handler=_user_create)
+    for command, description in (
+        ("deactivate", "take an account's access away: every session ends at once"),
+        ("reactivate", "let a deactivated account sign in again"),
+    ):
+        user_state = users.add_parser(command, help=description)
+        user_state.add_argument("username")
+        user_state.set_defaults(handler=_user_set_active)
 
     translate = commands.add_parser(
         "translate", help="offline machine translation packages"
@@ -534,7 +578,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    result: int = args.handler(args)
+    try:
+        result: int = args.handler(args)
+    except ValidationError as error:
+        # The settings refused (production's rules): say which variables, no traceback.
+        for problem in error.errors():
+            print(problem["msg"].removeprefix("Value error, "), file=sys.stderr)
+        return 2
     return result
 
 

@@ -18,7 +18,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-PLACEHOLDER_MARKERS = ("change-me", "CHANGE_ME")
+# Values from .env.example and the development defaults: anyone who has read the code
+# knows them, so outside development and the tests they are refused.
+PLACEHOLDER_MARKERS = ("change-me", "change_me", "changeme")
+# A secret shorter than this can be guessed or was typed by hand; outside development and
+# the tests it is refused (`openssl rand -hex 32` gives 64 characters).
+MIN_SECRET_LENGTH = 32
+# Where development and the tests run; every other value of LOTSEN_ENV is production.
+RELAXED_ENVIRONMENTS = ("development", "test")
 # What Telegram accepts as a webhook's secret_token.
 TELEGRAM_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
@@ -39,8 +46,11 @@ class Settings(BaseSettings):
     # the environment and its arguments.
     model_config = SettingsConfigDict(env_file=None, env_file_encoding="utf-8", extra="ignore")
 
-    lotsen_env: Literal["development", "production", "test"] = "development"
-    lotsen_host: str = "0.0.0.0"  # noqa: S104 - the app is the one public process
+    # Production unless told otherwise: a forgotten setting must not open the app up.
+    # `make run` (scripts/env.sh) says development, the tests say test.
+    lotsen_env: Literal["development", "production", "test"] = "production"
+    # Only the machine itself; nginx in front of the app is what listens beyond it.
+    lotsen_host: str = "127.0.0.1"
     lotsen_port: int = 8000
     lotsen_public_url: str = "http://localhost:8000"
     lotsen_default_municipality: str = "example"
@@ -59,6 +69,12 @@ class Settings(BaseSettings):
     rasa_timeout_seconds: float = 30.0
     action_server_url: str = "http://127.0.0.1:5055"
     nlg_token: str = "change-me-nlg-token"  # noqa: S105 - refused in production
+    # Sent by the gateway in a header with every message to Rasa's REST channel
+    # (`rasa_channels/secret_rest.py`), which refuses calls without it.
+    rasa_channel_secret: str = "change-me-rasa-channel-secret"  # noqa: S105 - refused in production
+    # Sent by Rasa (endpoints.yml `action_endpoint: headers:`) with every call to the action
+    # server, which refuses calls without it (`bot/action_server.py`).
+    action_server_secret: str = "change-me-action-server-secret"  # noqa: S105 - refused in production
     # Key of the hash under which link codes are stored; the app, the action server and
     # the CLI must share it.
     link_code_secret: str = "change-me-link-code-secret"  # noqa: S105 - refused in production
@@ -169,17 +185,56 @@ class Settings(BaseSettings):
     def trusted_proxies(self) -> list[str]:
         return [item.strip() for item in self.lotsen_trusted_proxies.split(",") if item.strip()]
 
+    @property
+    def is_production(self) -> bool:
+        return self.lotsen_env not in RELAXED_ENVIRONMENTS
+
+    def secrets(self) -> dict[str, str]:
+        """The secrets this configuration depends on, by their variable's name."""
+        named = {
+            "NLG_TOKEN": self.nlg_token,
+            "RASA_API_TOKEN": self.rasa_api_token,
+            "RASA_CHANNEL_SECRET": self.rasa_channel_secret,
+            "ACTION_SERVER_SECRET": self.action_server_secret,
+            "LINK_CODE_SECRET": self.link_code_secret,
+        }
+        if self.telegram_enabled and self.telegram_mode == "webhook":
+            named["TELEGRAM_WEBHOOK_SECRET"] = self.telegram_webhook_secret
+        return named
+
+    def production_problems(self) -> list[str]:
+        """What production refuses, each naming its variable; empty when all is well."""
+        problems: list[str] = []
+        for name, value in self.secrets().items():
+            if not value.strip():
+                problems.append(f"{name} is empty")
+            elif any(marker in value.lower() for marker in PLACEHOLDER_MARKERS):
+                problems.append(f"{name} still holds a placeholder from .env.example")
+            elif len(value) < MIN_SECRET_LENGTH:
+                problems.append(f"{name} is shorter than {MIN_SECRET_LENGTH} characters")
+        if any(marker in self.database_url.lower() for marker in PLACEHOLDER_MARKERS):
+            problems.append("DATABASE_URL still holds a placeholder from .env.example")
+        if self.database_url.lower().startswith("sqlite"):
+            problems.append("DATABASE_URL is SQLite; production needs PostgreSQL")
+        if not self.lotsen_public_url.lower().startswith("https://"):
+            # Without https the session cookie goes without Secure.
+            problems.append("LOTSEN_PUBLIC_URL must be an https:// address")
+        if self.telegram_enabled and self.telegram_mode == "polling":
+            problems.append(
+                "TELEGRAM_MODE is polling; production uses webhook (only one process may poll)"
+            )
+        return problems
+
     @model_validator(mode="after")
-    def refuse_placeholder_secrets(self) -> Settings:
-        if self.lotsen_env != "production":
-            return self
-        webhook = self.telegram_enabled and self.telegram_mode == "webhook"
-        if webhook and any(m in self.telegram_webhook_secret for m in PLACEHOLDER_MARKERS):
-            raise ValueError("TELEGRAM_WEBHOOK_SECRET still holds a placeholder from .env.example")
-        for name in ("rasa_api_token", "nlg_token", "link_code_secret", "database_url"):
-            value = getattr(self, name)
-            if any(marker in value for marker in PLACEHOLDER_MARKERS):
-                raise ValueError(f"{name.upper()} still holds a placeholder from .env.example")
+    def refuse_unsafe_production(self) -> Settings:
+        if self.is_production:
+            problems = self.production_problems()
+            if problems:
+                raise ValueError(
+                    f"LOTSEN_ENV={self.lotsen_env} refuses to start: "
+                    + "; ".join(problems)
+                    + " (LOTSEN_ENV=development for a development machine)"
+                )
         return self
 
 

@@ -13,7 +13,7 @@ if [ -n "$env_file" ] && [ -f "$env_file" ]; then
 fi
 unset env_file
 : "${LOTSEN_ENV:=development}"
-: "${LOTSEN_HOST:=0.0.0.0}"
+: "${LOTSEN_HOST:=127.0.0.1}"
 : "${LOTSEN_PORT:=8000}"
 : "${LOTSEN_PUBLIC_URL:=http://localhost:${LOTSEN_PORT}}"
 : "${DATABASE_URL:=sqlite:///$PWD/var/lotsen.db}"
@@ -25,6 +25,8 @@ unset env_file
 : "${ACTION_SERVER_URL:=http://127.0.0.1:${ACTION_SERVER_PORT}}"
 : "${NLG_URL:=http://127.0.0.1:${LOTSEN_PORT}/nlg}"
 : "${NLG_TOKEN:=change-me-nlg-token}"
+: "${RASA_CHANNEL_SECRET:=change-me-rasa-channel-secret}"
+: "${ACTION_SERVER_SECRET:=change-me-action-server-secret}"
 : "${RASA_TRACKER_URL:=sqlite:///$PWD/var/rasa-tracker.db}"
 RASA_TELEMETRY_ENABLED=false
 set +a

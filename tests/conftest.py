@@ -13,7 +13,7 @@ from bot import runtime
 from bot.app import create_app
 from bot.db import migrate
 from bot.settings import ENV_FILE_VARIABLE
-from tests.support.fake_rasa import FakeRasa
+from tests.support.fake_rasa import CHANNEL_SECRET, FakeRasa
 
 NLG_TOKEN = "test-nlg-token"
 
@@ -24,6 +24,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # The app's daily purge waits this long before its first look: a test that plants old
     # data runs the purge itself, with the clock it wants.
     os.environ.setdefault("PURGE_CHECK_INTERVAL_SECONDS", "1000000")
+    # Production is the default; the tests run as tests unless one says otherwise.
+    os.environ["LOTSEN_ENV"] = "test"
 
 
 @pytest.fixture
@@ -49,6 +51,7 @@ def fake_rasa(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeRasa]:
     rasa = FakeRasa()
     rasa.start()
     monkeypatch.setenv("RASA_URL", rasa.url)
+    monkeypatch.setenv("RASA_CHANNEL_SECRET", CHANNEL_SECRET)
     monkeypatch.setenv("RASA_TIMEOUT_SECONDS", "5")
     yield rasa
     rasa.stop()

@@ -9,13 +9,23 @@ from typing import Any
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
 
 from actions.booking_answers import payload
 from actions.booking_form import ActionStartBooking, ValidateBookingForm
 from actions.booking_questions import ActionAskBookingConfirmed, ActionAskBookingSlot
 from bot.cases.linking import Budgets, redeem
 from bot.db import get_sessionmaker
-from bot.db.models import AppointmentSlot, Coordinator, SlotKind, utcnow
+from bot.db.models import (
+    AppointmentSlot,
+    AuditEntry,
+    Booking,
+    ClientCase,
+    Coordinator,
+    PlanState,
+    SlotKind,
+    utcnow,
+)
 from bot.runtime import get_settings
 from tests.test_actions_cases import case_with_code, conversation
 
@@ -232,3 +242,79 @@ async def test_every_booking_question_can_stop_the_booking_and_times_show_the_wh
     )
     titles = [b["title"] for m in dispatcher.messages for b in m.get("buttons") or []]
     assert any("andra våningen" in title for title in titles), titles
+
+
+def bookings_of_slot(slot_id: int) -> list[Booking]:
+    with get_sessionmaker()() as session:
+        return list(session.scalars(select(Booking).where(Booking.slot_id == slot_id)))
+
+
+def confirm(sender: str, slots: dict[str, Any]) -> Tracker:
+    return tracker(sender, payload("inform", "confirm"), entities=pressed("confirm"), slots=slots)
+
+
+async def test_a_forged_slot_in_the_tracker_books_nothing(settings_env: str) -> None:
+    """Whoever posts a tracker to the action server chooses its slots; only a time the
+    server itself offered to this conversation can be booked."""
+    slot = add_free_slot()
+    sender = conversation()
+    form = ValidateBookingForm()
+    # A list of "offered" slots in the tracker is not believed ...
+    chosen = await form.validate_booking_slot(
+        payload("inform", f"slot:{slot}"),
+        CollectingDispatcher(),
+        tracker(
+            sender,
+            payload("inform", f"slot:{slot}"),
+            entities=pressed(f"slot:{slot}"),
+            slots={"booking_offered": [str(slot)]},
+        ),
+        {},
+    )
+    assert chosen == {"booking_slot": None}
+    # ... nor a chosen slot and a confirmation typed straight into it.
+    dispatcher = CollectingDispatcher()
+    result = await form.validate_booking_confirmed(
+        "confirm", dispatcher, confirm(sender, {"booking_slot": str(slot)}), {}
+    )
+    assert result["booking_confirmed"] is None
+    assert [m["response"] for m in dispatcher.messages] == ["utter_booking_slot_taken"]
+    assert bookings_of_slot(slot) == []
+    # Offered by the server to another conversation: still not this one's.
+    other = conversation()
+    await ActionAskBookingSlot().run(CollectingDispatcher(), tracker(other, "book"), {})
+    await form.validate_booking_confirmed(
+        "confirm", CollectingDispatcher(), confirm(sender, {"booking_slot": str(slot)}), {}
+    )
+    assert bookings_of_slot(slot) == []
+
+
+async def test_a_forged_case_in_the_tracker_is_never_used(settings_env: str) -> None:
+    """The case comes from the identity of the conversation, never from a slot: a person
+    who is not linked cannot book, see or change bookings under someone else's case."""
+    slot = add_free_slot()
+    someone_elses_case, _, _ = case_with_code(PlanState.NONE)
+    sender = conversation()
+    offer = CollectingDispatcher()
+    await ActionAskBookingSlot().run(offer, tracker(sender, "book"), {})
+    assert any(f"slot:{slot}" in str(m.get("buttons")) for m in offer.messages)
+    forged = {
+        "booking_slot": str(slot),
+        "booking_case_id": someone_elses_case,
+        "booking_purpose": "plan",
+        "booking_contact_name": "Mallory",
+        "booking_contact": "mallory@example.invalid",
+    }
+    result = await ValidateBookingForm().validate_booking_confirmed(
+        "confirm", CollectingDispatcher(), confirm(sender, forged), {}
+    )
+    assert result["booking_confirmed"] is True
+    [booking] = bookings_of_slot(slot)
+    assert booking.case_id is None and booking.conversation_id == sender
+    with get_sessionmaker()() as session:
+        case = session.get_one(ClientCase, someone_elses_case)
+        assert case.plan_state == PlanState.NONE  # a plan meeting would have marked it
+        audited = session.scalars(
+            select(AuditEntry).where(AuditEntry.case_id == someone_elses_case)
+        ).all()
+        assert all(entry.action != "booking" for entry in audited)

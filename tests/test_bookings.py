@@ -583,7 +583,7 @@ def test_calendar_feed_over_http(client, settings_env: str) -> None:  # type: ig
     slot = add_slot(sessions, datetime.now(UTC) + timedelta(days=2), coordinator)
     book_for(sessions, slot, new_conversation(sessions))
     with sessions.begin() as session:
-        token = new_calendar_token(session, "anna.example")
+        token = new_calendar_token(session, "anna.example", datetime.now(UTC))
     response = client.get(f"/calendar/{token}.ics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/calendar")

@@ -186,6 +186,6 @@ def test_the_coordinators_calendar_says_cancelled_at_the_persons_request(
 def test_the_access_log_keeps_no_calendar_secret_and_no_query() -> None:
     from bot.http.log_redaction import redact_path
 
-    assert redact_path("/calendar/s3cr3t-token.ics") == "/calendar/[secret].ics"
+    assert redact_path("/calendar/s3cr3t-token.ics") == "/calendar/[redacted].ics"
     assert redact_path("/coordinator/cases?q=Zorya") == "/coordinator/cases?[redacted]"
     assert redact_path("/api/v1/conversations") == "/api/v1/conversations"

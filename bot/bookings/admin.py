@@ -9,7 +9,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -137,18 +137,45 @@ def hash_calendar_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def new_calendar_token(session: Session, username: str) -> str:
+# A feed address works this long; the coordinator renews it in the app's settings. A
+# leaked address stops leaking by itself, and an account no one renews goes quiet.
+CALENDAR_TOKEN_LIFETIME = timedelta(days=180)
+
+
+def new_calendar_token(session: Session, username: str, now: datetime) -> str:
     """A new secret for the coordinator's calendar feed; the old URL stops working."""
     coordinator = coordinator_named(session, username)
+    return renew_calendar_token(coordinator, now)
+
+
+def renew_calendar_token(coordinator: Coordinator, now: datetime) -> str:
     token = secrets.token_urlsafe(24)
     coordinator.calendar_token_hash = hash_calendar_token(token)
+    coordinator.calendar_token_expires_at = now + CALENDAR_TOKEN_LIFETIME
     return token
 
 
-def coordinator_of_calendar_token(session: Session, token: str) -> Coordinator | None:
-    return session.scalar(
+def revoke_calendar_token(coordinator: Coordinator) -> None:
+    coordinator.calendar_token_hash = None
+    coordinator.calendar_token_expires_at = None
+
+
+def coordinator_of_calendar_token(
+    session: Session, token: str, now: datetime
+) -> Coordinator | None:
+    """The coordinator whose feed `token` opens: only an active account, before the
+    address expires."""
+    coordinator = session.scalar(
         select(Coordinator).where(Coordinator.calendar_token_hash == hash_calendar_token(token))
     )
+    if coordinator is None or not coordinator.active:
+        return None
+    expires_at = coordinator.calendar_token_expires_at
+    if expires_at is None:
+        return None
+    if expires_at.tzinfo is None:  # SQLite gives naive datetimes back
+        expires_at = expires_at.replace(tzinfo=UTC)
+    return coordinator if now < expires_at else None
 
 
 # --- A coordinator's calendar in the coordinator app -------------------------------------

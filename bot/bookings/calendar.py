@@ -113,7 +113,7 @@ def calendar_text(
 def _feed(sessions: sessionmaker[Session], token: str, host: str) -> str | None:
     now = utcnow()
     with sessions.begin() as session:
-        coordinator = coordinator_of_calendar_token(session, token)
+        coordinator = coordinator_of_calendar_token(session, token, now)
         if coordinator is None:
             return None
         bookings = bookings_of_coordinator(session, coordinator.id, now - FEED_PAST)

@@ -69,6 +69,14 @@ class BookingRepository:
         with self._sessions() as session:
             return service.slot_is_free(session, slot_id, municipality, now)
 
+    def record_offers(self, conversation_id: str, slot_ids: list[int], now: datetime) -> None:
+        with self._sessions.begin() as session:
+            service.record_offers(session, conversation_id, slot_ids, now)
+
+    def was_offered(self, conversation_id: str, slot_id: int) -> bool:
+        with self._sessions() as session:
+            return service.was_offered(session, conversation_id, slot_id)
+
     def get_slot(self, slot_id: int) -> SlotView | None:
         with self._sessions() as session:
             return service.get_slot(session, slot_id)

@@ -30,6 +30,7 @@ from bot.db.models import (
     ClientCase,
     Conversation,
     Coordinator,
+    OfferedSlot,
     PlanState,
 )
 
@@ -232,6 +233,37 @@ def slot_is_free(session: Session, slot_id: int, municipality: str, now: datetim
         select(Booking.id).where(Booking.slot_id == slot_id, Booking.status == BookingStatus.BOOKED)
     )
     return taken is None
+
+
+def record_offers(
+    session: Session, conversation_id: str, slot_ids: list[int], now: datetime
+) -> None:
+    """Remembers the slots shown to a conversation as buttons: only these may be booked in
+    it, whatever a tracker posted to the action server claims."""
+    known = set(
+        session.scalars(
+            select(OfferedSlot.slot_id).where(
+                OfferedSlot.conversation_id == conversation_id,
+                OfferedSlot.slot_id.in_(slot_ids),
+            )
+        )
+    )
+    for slot_id in slot_ids:
+        if slot_id not in known:
+            session.add(
+                OfferedSlot(conversation_id=conversation_id, slot_id=slot_id, offered_at=now)
+            )
+
+
+def was_offered(session: Session, conversation_id: str, slot_id: int) -> bool:
+    return (
+        session.scalar(
+            select(OfferedSlot.id).where(
+                OfferedSlot.conversation_id == conversation_id, OfferedSlot.slot_id == slot_id
+            )
+        )
+        is not None
+    )
 
 
 def get_slot(session: Session, slot_id: int) -> SlotView | None:

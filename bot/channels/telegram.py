@@ -11,7 +11,6 @@ Polling mode (development): python-telegram-bot's Updater fetches them.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import weakref
@@ -53,6 +52,7 @@ from bot.conversations.store import (
 )
 from bot.db.models import ConversationState, LanguageSource, MessageStatus
 from bot.http.client_address import telegram_user_pseudonym
+from bot.http.shared_secret import secret_matches
 from bot.language import is_supported, is_translated
 from bot.nlg.render import render_response
 from bot.privacy.retention import retention_days_for_people
@@ -501,8 +501,7 @@ class TelegramChannel:
             await asyncio.sleep(interval)
 
     def secret_matches(self, given: str | None) -> bool:
-        expected = self._settings.telegram_webhook_secret.encode()
-        return bool(expected) and hmac.compare_digest((given or "").encode(), expected)
+        return secret_matches(self._settings.telegram_webhook_secret, given)
 
 
 async def _answer(answering: Any) -> None:

@@ -6,6 +6,9 @@ from typing import Any
 
 import httpx
 
+# Rasa's REST channel (bot/rasa_channel.py) refuses messages without this header.
+CHANNEL_SECRET_HEADER = "X-Lotsen-Channel-Secret"  # noqa: S105 - a header name
+
 
 class RasaUnavailableError(RuntimeError):
     pass
@@ -18,12 +21,14 @@ class RasaClient:
         base_url: str,
         timeout_seconds: float,
         api_token: str | None = None,
+        channel_secret: str = "",
     ) -> None:
         self._http = http
         self._base = base_url.rstrip("/")
         self._webhook = self._base + "/webhooks/rest/webhook"
         self._timeout = timeout_seconds
         self._api_token = api_token
+        self._channel_headers = {CHANNEL_SECRET_HEADER: channel_secret}
 
     async def resume(self, sender_id: str) -> None:
         """Resumes a conversation the handoff paused (Rasa's `resume` event), so the
@@ -49,6 +54,7 @@ class RasaClient:
             response = await self._http.post(
                 self._webhook,
                 json={"sender": sender_id, "message": message, "metadata": metadata},
+                headers=self._channel_headers,
                 timeout=self._timeout,
             )
         except httpx.HTTPError as error:

@@ -152,24 +152,32 @@ async def _tell_person(
     return True
 
 
+async def _invisible(request: Request, who: SignedIn) -> Response | None:
+    """ "Not found" for a conversation of another municipality (or none), before any form
+    is read: whatever the form says, nothing happens to it."""
+    conversation_id = request.path_params["conversation_id"]
+    if await asyncio.to_thread(_service().visible, conversation_id, who) is None:
+        return not_found(who)
+    return None
+
+
 async def take_conversation(request: Request, who: SignedIn) -> Response:
     conversation_id = request.path_params["conversation_id"]
     service = _service()
     conversation = await asyncio.to_thread(service.visible, conversation_id, who)
-    if conversation is not None:
-        # Composed (and for a translated language translated) before taking: a translation
-        # is never made inside the transaction.
-        message = await translation.from_assistant(
-            "utter_handoff_taken",
-            conversation.language,
-            conversation.municipality,
-            {"name": who.first_name},
-            names=[who.first_name],
-        )
-        if await asyncio.to_thread(
-            service.take, conversation_id, who, conversation.language, message
-        ):
-            return redirect(f"/coordinator/conversations/{conversation_id}")
+    if conversation is None:
+        return not_found(who)
+    # Composed (and for a translated language translated) before taking: a translation is
+    # never made inside the transaction.
+    message = await translation.from_assistant(
+        "utter_handoff_taken",
+        conversation.language,
+        conversation.municipality,
+        {"name": who.first_name},
+        names=[who.first_name],
+    )
+    if await asyncio.to_thread(service.take, conversation_id, who, conversation.language, message):
+        return redirect(f"/coordinator/conversations/{conversation_id}")
     return redirect("/coordinator/?flash=taken_by_other")
 
 
@@ -216,6 +224,8 @@ async def reply(request: Request, who: SignedIn) -> Response:
     """Sends the reply, or with the preview button (the path without JavaScript) shows the
     page again with the draft kept and the translation the person would receive."""
     conversation_id = request.path_params["conversation_id"]
+    if (invisible := await _invisible(request, who)) is not None:
+        return invisible
     not_yours = redirect(f"/coordinator/conversations/{conversation_id}?flash=not_yours")
     draft = await _draft(request, who)
     if draft is None:
@@ -275,6 +285,8 @@ async def reply_preview(request: Request, who: SignedIn) -> Response:
 
 async def note(request: Request, who: SignedIn) -> Response:
     conversation_id = request.path_params["conversation_id"]
+    if (invisible := await _invisible(request, who)) is not None:
+        return invisible
     text = str((await request.form()).get("text") or "").strip()[:2000]
     if text:
         await asyncio.to_thread(_service().note, conversation_id, who, text)
@@ -285,6 +297,8 @@ async def _end_handoff(request: Request, who: SignedIn, *, closing: bool) -> Res
     """Hand back or close: Rasa is resumed first, so the assistant answers again; if it
     cannot be, the conversation stays with the coordinator."""
     conversation_id = request.path_params["conversation_id"]
+    if (invisible := await _invisible(request, who)) is not None:
+        return invisible
     service = _service()
     if not await asyncio.to_thread(service.may_end, conversation_id, who):
         return redirect(f"/coordinator/conversations/{conversation_id}?flash=not_yours")

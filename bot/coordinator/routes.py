@@ -104,6 +104,12 @@ routes: list[BaseRoute] = [
             Route("/review/{message_id}", page(review.mark_message), methods=["POST"]),
             Route("/settings", page(settings.settings_page), methods=["GET"]),
             Route("/settings", page(settings.save_settings), methods=["POST"]),
+            Route("/settings/calendar-feed", page(settings.renew_calendar_feed), methods=["POST"]),
+            Route(
+                "/settings/calendar-feed/revoke",
+                page(settings.revoke_calendar_feed),
+                methods=["POST"],
+            ),
             Mount("/static", app=StaticFiles(directory=HERE / "static"), name="coordinator-static"),
         ],
     )

@@ -12,13 +12,47 @@ from bot.coordinator.auth import Accounts, SignedIn
 from bot.coordinator.rendering import COORDINATOR_LANGUAGES, redirect, render
 from bot.db import get_sessionmaker
 from bot.municipality import get_municipality
+from bot.runtime import get_settings
+
+
+def _office_hours(who: SignedIn) -> str:
+    return get_municipality(who.municipality).variables(who.language).get("opening_hours", "")
 
 
 async def settings_page(request: Request, who: SignedIn) -> Response:
-    office_hours = (
-        get_municipality(who.municipality).variables(who.language).get("opening_hours", "")
+    accounts = Accounts(get_sessionmaker())
+    feed_expires = await asyncio.to_thread(accounts.calendar_feed_expires, who.id)
+    return render(
+        "settings.html",
+        who,
+        office_hours=_office_hours(who),
+        feed_expires=feed_expires,
+        feed_url=None,
+        flash=None,
     )
-    return render("settings.html", who, office_hours=office_hours, flash=None)
+
+
+async def renew_calendar_feed(request: Request, who: SignedIn) -> Response:
+    """A new feed address (the old one stops working), shown once: only its hash is kept."""
+    accounts = Accounts(get_sessionmaker())
+    token, expires = await asyncio.to_thread(accounts.renew_calendar_feed, who.id)
+    response = render(
+        "settings.html",
+        who,
+        office_hours=_office_hours(who),
+        feed_expires=expires,
+        feed_url=f"{get_settings().lotsen_public_url}/calendar/{token}.ics",
+        flash=None,
+    )
+    # The page holds the secret: no cache may keep it.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def revoke_calendar_feed(request: Request, who: SignedIn) -> Response:
+    accounts = Accounts(get_sessionmaker())
+    await asyncio.to_thread(accounts.revoke_calendar_feed, who.id)
+    return redirect("/coordinator/settings")
 
 
 async def save_settings(request: Request, who: SignedIn) -> Response:

@@ -13,14 +13,28 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from bot.coordinator.auth import Accounts, SignedIn, csrf_valid
+from bot.coordinator.auth import Accounts, SignedIn, csrf_valid, in_password_pool
 from bot.coordinator.rendering import headers, redirect, render, texts
 from bot.db import get_sessionmaker
-from bot.http.client_address import client_ip
+from bot.http.client_address import address_pseudonym, client_ip, client_network
+from bot.http.ratelimit import SlidingWindowLimiter, retry_after_header
 from bot.runtime import get_settings
 
 SESSION_COOKIE = "lotsen_coordinator"
 LOGIN_CSRF_COOKIE = "lotsen_login_csrf"
+# Sign-in form posts per network in 15 minutes, counted before any password is hashed: a
+# whole office behind one address signs in well within it, a guessing script does not.
+SIGN_IN_FORM_LIMIT = 30
+SIGN_IN_FORM_WINDOW_SECONDS = 15 * 60
+
+
+def sign_in_limiter() -> SlidingWindowLimiter:
+    return SlidingWindowLimiter(SIGN_IN_FORM_LIMIT, SIGN_IN_FORM_WINDOW_SECONDS)
+
+
+def _both_languages(key: str) -> str:
+    return texts("sv")[key] + " / " + texts("fi")[key]
+
 
 Handler = Callable[[Request, SignedIn], Awaitable[Response]]
 
@@ -61,22 +75,29 @@ async def login_page(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
+    limiter: SlidingWindowLimiter = request.app.state.sign_in_limiter
+    wait = limiter.hit(client_network(request))
+    if wait is not None:
+        limited = PlainTextResponse(_both_languages("too_many_sign_ins"), status_code=429)
+        limited.headers["Retry-After"] = retry_after_header(wait)
+        return headers(limited)
     form = await request.form()
     expected = request.cookies.get(LOGIN_CSRF_COOKIE)
     given = form.get("csrf_token")
     if not expected or not csrf_valid(expected, given if isinstance(given, str) else None):
         return headers(PlainTextResponse("Invalid form token.", status_code=403))
     username, password = str(form.get("username") or ""), str(form.get("password") or "")
-    address = client_ip(request)
+    # Only a keyed hash of the network is stored with the attempt.
+    network = address_pseudonym(client_ip(request), get_settings().link_code_secret)
     accounts = Accounts(get_sessionmaker())
-    secret = await asyncio.to_thread(accounts.sign_in, username, password, address)
+    secret = await in_password_pool(accounts.sign_in, username, password, network)
     if secret is None:
         return render(
             "login.html",
             None,
             status_code=401,
             csrf_token=expected,
-            error=texts("sv")["sign_in_failed"] + " / " + texts("fi")["sign_in_failed"],
+            error=_both_languages("sign_in_failed"),
         )
     response = redirect("/coordinator/")
     response.set_cookie(
@@ -97,3 +118,11 @@ async def logout(request: Request, who: SignedIn) -> Response:
     response = redirect("/coordinator/login")
     response.delete_cookie(SESSION_COOKIE, path="/coordinator")
     return response
+
+
+# The longest form is a reply of a few thousand characters; nothing needs more.
+COORDINATOR_MAX_BODY_BYTES = 64 * 1024
+
+
+def coordinator_too_large() -> Response:
+    return headers(PlainTextResponse(_both_languages("request_too_large"), status_code=413))

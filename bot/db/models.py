@@ -250,6 +250,8 @@ class Coordinator(Base):
     role: Mapped[str] = mapped_column(String(16), default="coordinator")
     # The secret in the URL of the coordinator's calendar feed; only its hash is stored.
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    # A feed address stops working at this time; the coordinator app renews it.
+    calendar_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     password_hash: Mapped[str | None] = mapped_column(String(256))  # argon2id
     language: Mapped[str] = mapped_column(String(8), default="sv", server_default="sv")  # sv, fi
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
@@ -488,10 +490,14 @@ class SignInAttempt(Base):
     """Every sign-in try, for the lockout after repeated failures."""
 
     __tablename__ = "sign_in_attempt"
-    __table_args__ = (Index("ix_sign_in_attempt_username_at", "username", "at"),)
+    __table_args__ = (
+        Index("ix_sign_in_attempt_username_at", "username", "at"),
+        Index("ix_sign_in_attempt_address_at", "address", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64))
+    # A keyed hash of the client's network (`address_pseudonym`), never the address itself.
     address: Mapped[str | None] = mapped_column(String(64))
     succeeded: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -566,3 +572,16 @@ class NluReview(Base):
         ForeignKey("coordinator.id", ondelete="SET NULL")
     )
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OfferedSlot(Base):
+    """A slot the server offered to a conversation as a button. A booking takes only a slot
+    offered to its own conversation, whatever a tracker says."""
+
+    __tablename__ = "offered_slot"
+    __table_args__ = (UniqueConstraint("conversation_id", "slot_id", name="uq_offered_slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"))
+    slot_id: Mapped[int] = mapped_column(ForeignKey("appointment_slot.id", ondelete="CASCADE"))
+    offered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -13,7 +13,7 @@ _CALENDAR = re.compile(r"^/calendar/[^/?]+\.ics")
 
 
 def redact_path(path: str) -> str:
-    path = _CALENDAR.sub("/calendar/[secret].ics", path)
+    path = _CALENDAR.sub("/calendar/[redacted].ics", path)
     base, question, _query = path.partition("?")
     return f"{base}?[redacted]" if question else base
 

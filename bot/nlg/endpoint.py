@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 from typing import Any
@@ -12,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bot.db import get_sessionmaker
+from bot.http.shared_secret import bearer_token, secret_matches
 from bot.language import language_name
 from bot.nlg.content import RenderedMessage
 from bot.nlg.intents import recognised_intent, record_intent
@@ -51,10 +51,8 @@ def _latest_message(body: dict[str, Any]) -> dict[str, Any] | None:
 
 async def nlg_endpoint(request: Request) -> JSONResponse:
     settings = get_settings()
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        token.strip().encode(), settings.nlg_token.encode()
-    ):
+    token = bearer_token(request.headers.get("authorization"))
+    if not secret_matches(settings.nlg_token, token):
         return JSONResponse({"error": {"code": "unauthorized"}}, status_code=401)
     try:
         body = await request.json()

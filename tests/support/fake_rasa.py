@@ -18,8 +18,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.conversations.rasa_client import CHANNEL_SECRET_HEADER
 from tests.support.local_server import serve, shut_down
 from tests.support.system import free_port
+
+# What the tests configure as RASA_CHANNEL_SECRET (tests/conftest.py).
+CHANNEL_SECRET = "test-rasa-channel-secret"
 
 Reply = Callable[[dict[str, Any]], list[dict[str, Any]]]
 
@@ -51,6 +55,9 @@ class FakeRasa:
 
     def _app(self) -> Starlette:
         async def webhook(request: Request) -> JSONResponse:
+            # As the real channel (bot/rasa_channel.py): nothing without the secret.
+            if request.headers.get(CHANNEL_SECRET_HEADER) != CHANNEL_SECRET:
+                return JSONResponse({"error": "forbidden"}, status_code=403)
             body = await request.json()
             self.received.append(body)
             if self.on_receive is not None:

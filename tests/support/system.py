@@ -45,6 +45,8 @@ class RunningSystem:
     rasa_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     nlg_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     link_code_secret: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    rasa_channel_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    action_server_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     # Where the app looks for Argos packages; by default an empty directory of its own, so
     # that packages installed for development do not change what tests see.
     translation_packages_dir: Path | None = None
@@ -88,6 +90,8 @@ class RunningSystem:
             NLG_URL=f"{self.app_url}/nlg",
             NLG_TOKEN=self.nlg_token,
             LINK_CODE_SECRET=self.link_code_secret,
+            RASA_CHANNEL_SECRET=self.rasa_channel_secret,
+            ACTION_SERVER_SECRET=self.action_server_secret,
             RASA_TRACKER_URL=f"sqlite:///{self.workdir / 'rasa-tracker.db'}",
             # Tests and benchmarks hold many conversations from one address at once.
             RATE_LIMIT_CONVERSATION_MESSAGES="100000",

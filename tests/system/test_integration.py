@@ -250,3 +250,29 @@ def test_typed_intent_with_a_case_id_reads_nothing(system: RunningSystem) -> Non
     assert case_number not in texts(reply)
     # No case number of any year: the case's own, never one read off the calendar.
     assert re.search(r"\b\d{4}-\d{4}\b", texts(reply)) is None
+
+
+def test_rasa_and_the_action_server_refuse_callers_without_the_secret(
+    system: RunningSystem,
+) -> None:
+    """Another process on the host cannot speak for a person through Rasa's REST channel,
+    nor run an action for any tracker it likes."""
+    message = {"sender": "someone-elses-conversation", "message": "/my_case_status"}
+    webhook = f"{system.rasa_url}/webhooks/rest/webhook"
+    assert httpx.post(webhook, json=message, timeout=30).status_code == 403
+    wrong = {"X-Lotsen-Channel-Secret": "guessed"}
+    assert httpx.post(webhook, json=message, headers=wrong, timeout=30).status_code == 403
+    right = {"X-Lotsen-Channel-Secret": system.rasa_channel_secret}
+    assert httpx.post(webhook, json=message, headers=right, timeout=60).status_code == 200
+
+    actions = f"http://127.0.0.1:{system.action_port}/webhook"
+    call = {
+        "next_action": "action_case_status",
+        "sender_id": "someone-elses-conversation",
+        "tracker": {"sender_id": "someone-elses-conversation", "slots": {}, "events": []},
+        "domain": {},
+    }
+    assert httpx.post(actions, json=call, timeout=30).status_code == 403
+    headers = {"X-Lotsen-Action-Secret": "guessed"}
+    assert httpx.post(actions, json=call, headers=headers, timeout=30).status_code == 403
+    assert httpx.get(f"http://127.0.0.1:{system.action_port}/health").status_code == 200
