@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 
 from actions.booking_answers import payload
 from actions.booking_form import ActionStartBooking, ValidateBookingForm
+from bot.bookings.repository import BookingRepository
 from bot.cases.linking import Budgets, redeem
 from bot.conversations.store import ConversationStore
 from bot.coordinator.rendering import texts
@@ -60,6 +61,9 @@ async def confirm(
         "booking_contact": contact,
         "booking_case_id": case_id,
     }
+    # The time was offered to this conversation by the server, as the form does; only such
+    # a time can be booked (tests/test_actions_booking.py, forged slots).
+    BookingRepository(get_sessionmaker()).record_offers(sender, [slot_id], utcnow())
     dispatcher = CollectingDispatcher()
     pressed = payload("inform", "confirm")
     result = await ValidateBookingForm().validate_booking_confirmed(

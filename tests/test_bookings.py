@@ -558,11 +558,11 @@ def test_a_reissued_calendar_address_retires_the_old_one_and_only_a_hash_is_stor
     add_coordinator(sessions)
     add_coordinator(sessions, "bertil.example")
     with sessions.begin() as session:
-        first = new_calendar_token(session, "anna.example")
-        bertils = new_calendar_token(session, "bertil.example")
+        first = new_calendar_token(session, "anna.example", datetime.now(UTC))
+        bertils = new_calendar_token(session, "bertil.example", datetime.now(UTC))
     assert client.get(f"/calendar/{first}.ics").status_code == 200
     with sessions.begin() as session:
-        second = new_calendar_token(session, "anna.example")
+        second = new_calendar_token(session, "anna.example", datetime.now(UTC))
     assert client.get(f"/calendar/{first}.ics").status_code == 404
     assert client.get(f"/calendar/{second}.ics").status_code == 200
     # Another coordinator's address is untouched by Anna's new one.

@@ -18,7 +18,14 @@ from starlette.testclient import TestClient
 
 from bot.bookings.service import BookingDetails, book
 from bot.db import get_sessionmaker
-from bot.db.models import AppointmentSlot, Base, BookingPurpose, ClientCase, utcnow
+from bot.db.models import (
+    AppointmentSlot,
+    Base,
+    BookingPurpose,
+    ClientCase,
+    Message,
+    utcnow,
+)
 from tests.support.factories import new_case
 from tests.support.fake_rasa import FakeRasa
 from tests.test_coordinator_web import csrf, handoff_reply, person_in_queue, sign_in, user
@@ -40,6 +47,10 @@ WITHOUT_IDS = {
     ("POST", "/settings"),
     ("POST", "/settings/calendar-feed"),
     ("POST", "/settings/calendar-feed/revoke"),
+    # Lists and figures of the coordinator's own municipality (checked below).
+    ("GET", "/statistics"),
+    ("GET", "/statistics.csv"),
+    ("GET", "/review"),
 }
 # Tables the walk itself writes (signing in), left out of "nothing was written".
 SIGN_IN_TABLES = {"coordinator_session", "sign_in_attempt"}
@@ -111,8 +122,20 @@ def other_municipality(client: TestClient, fake_rasa: FakeRasa) -> dict[str, str
         now=utcnow(),
         actor="test",
     )
+    with sessions() as session:
+        # The person's message, marked as not understood: the review list offers such.
+        message = session.scalars(
+            select(Message).where(
+                Message.conversation_id == conversation_id, Message.sender == "user"
+            )
+        ).first()
+        assert message is not None
+        message_id = message.id
+    with sessions.begin() as session:
+        session.get_one(Message, message_id).intent = "nlu_fallback"
     return {
         "conversation_id": conversation_id,
+        "message_id": str(message_id),
         "case_id": str(case_id),
         "slot_id": str(free_id),
         "booking_id": str(booking.id),
@@ -156,10 +179,15 @@ def test_every_route_with_another_municipalitys_ids_is_not_found_and_writes_noth
 
     # The lists show nothing of the other municipality either.
     for page in ("/coordinator/", "/coordinator/queue", "/coordinator/cases?q=Olena",
-                 "/coordinator/calendar"):  # fmt: skip
+                 "/coordinator/calendar", "/coordinator/review"):  # fmt: skip
         text = client.get(page).text
         assert other_municipality["conversation_id"] not in text, page
         assert "Othertown" not in text, page
+        assert "a person please" not in text, page
+    # The figures are the coordinator's own municipality's, whatever the address asks for.
+    for page in ("/coordinator/statistics", "/coordinator/statistics.csv"):
+        own = client.get(page).text
+        assert client.get(page, params={"municipality": "example"}).text == own, page
     with get_sessionmaker()() as session:
         case = session.get_one(ClientCase, int(other_municipality["case_id"]))
         assert case.next_step is None

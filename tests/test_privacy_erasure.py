@@ -172,7 +172,7 @@ def test_the_coordinators_calendar_says_cancelled_at_the_persons_request(
         slot = session.get(AppointmentSlot, slot_id)
         assert slot is not None
         slot.coordinator_id = anna
-        token = new_calendar_token(session, "anna")
+        token = new_calendar_token(session, "anna", utcnow())
     feed = client.get(f"/calendar/{token}.ics").text.replace("\r\n ", "")
     assert markers.name in feed and "STATUS:CONFIRMED" in feed
 

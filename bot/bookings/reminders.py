@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.bookings.messages import reminder_message
 from bot.bookings.service import BookingView
 from bot.bookings.times import as_utc
-from bot.conversations.store import Reply, pending_message
+from bot.conversations.store import Reply
 from bot.conversations.translation import for_person_from_assistant
 from bot.db.models import (
     AppointmentSlot,
@@ -27,6 +27,7 @@ from bot.db.models import (
     BookingStatus,
     Conversation,
     MessageSender,
+    pending_message,
     utcnow,
 )
 from bot.language import is_translated

@@ -42,7 +42,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.cases.audit import record
-from bot.conversations.store import pending_message
 from bot.db.models import (
     ChannelIdentity,
     ClientCase,
@@ -50,6 +49,7 @@ from bot.db.models import (
     LinkAttempt,
     LinkCode,
     MessageSender,
+    pending_message,
 )
 from bot.language import content_language
 from bot.nlg.render import render_response

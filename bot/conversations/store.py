@@ -26,6 +26,7 @@ from bot.db.models import (
     MessageSender,
     MessageStatus,
     MessageTranslation,
+    pending_message,
     utcnow,
 )
 from bot.handoff.state_machine import HandoffRequest, hand_back, reopen, request_handoff
@@ -126,32 +127,6 @@ class Reply:
 class TranslationView:
     text: str
     pivot: str | None
-
-
-def pending_message(
-    conversation_id: str,
-    text: str,
-    language: str,
-    sender: MessageSender,
-    buttons: list[dict[str, Any]] | None = None,
-    sender_name: str | None = None,
-    *,
-    original_text: str | None = None,
-    original_language: str | None = None,
-) -> Message:
-    """An outbound message made outside a turn, for the caller's own transaction."""
-    return Message(
-        conversation_id=conversation_id,
-        direction=MessageDirection.OUTBOUND,
-        sender=sender,
-        sender_name=sender_name,
-        text=text,
-        buttons=buttons or None,
-        language=language,
-        status=MessageStatus.PENDING,
-        original_text=original_text,
-        original_language=original_language,
-    )
 
 
 class ConversationStore(MessageDelivery):

@@ -343,12 +343,13 @@ async def erase(request: Request, who: SignedIn) -> Response:
     """Erases the conversation everywhere it is kept (bot/privacy/erasure.py), with a
     reason; audited. The case register stays: it is the municipality's record."""
     conversation_id = request.path_params["conversation_id"]
+    service = _service()
+    # Another municipality's conversation is not found, whatever the form says.
+    if await asyncio.to_thread(service.visible, conversation_id, who) is None:
+        return not_found(who)
     reason = str((await request.form()).get("reason") or "")
     if reason not in ERASURE_REASONS:
         return redirect(f"/coordinator/conversations/{conversation_id}?flash=erase_needs_reason")
-    service = _service()
-    if await asyncio.to_thread(service.visible, conversation_id, who) is None:
-        return not_found(who)
     await asyncio.to_thread(
         erase_conversation,
         get_sessionmaker(),

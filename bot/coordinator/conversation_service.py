@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cases import audit
 from bot.cases.linking import link_directly
-from bot.conversations.store import Reply, pending_message
+from bot.conversations.store import Reply
 from bot.coordinator.auth import SignedIn
 from bot.coordinator.translation import stored_readings
 from bot.db.models import (
@@ -24,6 +24,7 @@ from bot.db.models import (
     Coordinator,
     Message,
     MessageSender,
+    pending_message,
     utcnow,
 )
 from bot.handoff.state_machine import close, hand_back, take

@@ -153,6 +153,32 @@ class Message(Base):
     )
 
 
+def pending_message(
+    conversation_id: str,
+    text: str,
+    language: str,
+    sender: MessageSender,
+    buttons: list[dict[str, Any]] | None = None,
+    sender_name: str | None = None,
+    *,
+    original_text: str | None = None,
+    original_language: str | None = None,
+) -> Message:
+    """An outbound message made outside a turn, for the caller's own transaction."""
+    return Message(
+        conversation_id=conversation_id,
+        direction=MessageDirection.OUTBOUND,
+        sender=sender,
+        sender_name=sender_name,
+        text=text,
+        buttons=buttons or None,
+        language=language,
+        status=MessageStatus.PENDING,
+        original_text=original_text,
+        original_language=original_language,
+    )
+
+
 class MessageTranslation(Base):
     """A machine translation of a message made for reading it in another language: a
     person's message in English for the assistant to understand, or in the coordinator's

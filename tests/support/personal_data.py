@@ -11,7 +11,6 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, Text, create_en
 from sqlalchemy import select as sa_select
 
 from bot.bookings.service import BookingDetails, book
-from bot.conversations.store import pending_message
 from bot.db import get_engine, get_sessionmaker
 from bot.db.models import (
     AppointmentSlot,
@@ -23,6 +22,7 @@ from bot.db.models import (
     Message,
     MessageSender,
     MessageTranslation,
+    pending_message,
     utcnow,
 )
 from tests.support.factories import new_case
