@@ -37,7 +37,6 @@ OUT_OF_SCOPE = "out_of_scope"
 FALLBACK = "nlu_fallback"
 GOAL_MACRO_F1 = 0.95
 GOAL_REJECTION = 0.90
-CONFUSIONS_SHOWN = 12
 THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
 AMBIGUITY_THRESHOLDS = (0.0, 0.05, 0.1)
 
@@ -286,15 +285,18 @@ def held_out(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=Path("config.yml"))
+    common.add_argument("--out", type=Path, default=Path("reports"))
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--config", type=Path, default=Path("config.yml"))
-    parser.add_argument("--out", type=Path, default=Path("reports"))
     commands = parser.add_subparsers(dest="command", required=True)
-    cv = commands.add_parser("cv", help="cross-validation output of rasa test nlu")
+    cv = commands.add_parser(
+        "cv", parents=[common], help="output of rasa test nlu --cross-validation"
+    )
     cv.add_argument("--results", type=Path, default=Path("reports/nlu-cv"))
     cv.add_argument("--nlu", type=Path, default=Path("data/nlu"))
     cv.set_defaults(run=cross_validation)
-    heldout = commands.add_parser("heldout", help="parses written by scripts/nlu_parse.py")
+    heldout = commands.add_parser("heldout", parents=[common], help="scripts/nlu_parse.py's parses")
     heldout.add_argument("--parses", type=Path, default=Path("reports/nlu-heldout-parses.json"))
     heldout.set_defaults(run=held_out)
     args = parser.parse_args()
