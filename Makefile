@@ -7,8 +7,8 @@ VENV_RASA := .venv-rasa
 PY := $(VENV)/bin/python
 RASA := $(VENV_RASA)/bin/rasa
 MODEL := models/lotsen.tar.gz
-WIDGET := bot/web/static/widget.js
-WIDGET_SOURCES := web/build-widget.mjs $(wildcard web/widget/*)
+WIDGET := bot/channels/widget/static/widget.js
+WIDGET_SOURCES := widget/build.mjs $(wildcard widget/src/*)
 TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
 
 export RASA_TELEMETRY_ENABLED := false
@@ -30,19 +30,19 @@ $(VENV_RASA)/.installed: requirements-rasa.txt
 	$(VENV_RASA)/bin/pip install -qq --no-deps -r requirements-rasa.txt
 	@touch $@
 
-web/node_modules/.installed: web/package.json web/package-lock.json
-	cd web && npm ci --no-audit --no-fund --loglevel=error
+widget/node_modules/.installed: widget/package.json widget/package-lock.json
+	cd widget && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(WIDGET): web/node_modules/.installed $(WIDGET_SOURCES)
-	cd web && node build-widget.mjs
+$(WIDGET): widget/node_modules/.installed $(WIDGET_SOURCES)
+	cd widget && node build.mjs
 
 .PHONY: widget
-widget: $(WIDGET) ## Build the chat widget (web/widget/) into bot/web/static/
+widget: $(WIDGET) ## Build the chat widget (widget/src/) into bot/channels/widget/static/
 	@true
 
 .PHONY: install
-install: $(VENV)/.installed $(VENV_RASA)/.installed web/node_modules/.installed $(WIDGET) ## Create both virtual environments and web/node_modules, build the widget
+install: $(VENV)/.installed $(VENV_RASA)/.installed widget/node_modules/.installed $(WIDGET) ## Create both virtual environments and widget/node_modules, build the widget
 
 .PHONY: browser
 browser: ## Debian's Chromium for the browser tests (apt, only when missing)

@@ -11,13 +11,14 @@ from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.orm import Session, sessionmaker
 
+from actions.common import send
 from bot.cases.answers import course_message, status_message
 from bot.cases.linking import LinkOutcome, redeem
 from bot.cases.register import CaseSnapshot, case_of_conversation
 from bot.db import get_sessionmaker
 from bot.db.models import utcnow
-from bot.nlg.content import RenderedMessage
 from bot.nlg.render import message_context
 from bot.settings import get_settings
 
@@ -30,20 +31,20 @@ LINK_RESPONSES = {
 }
 
 
-def _link(conversation_id: str, text: str, actor: str) -> LinkOutcome:
-    with get_sessionmaker().begin() as session:
+def _link(
+    sessions: sessionmaker[Session], conversation_id: str, text: str, actor: str
+) -> LinkOutcome:
+    with sessions.begin() as session:
         return redeem(
             session, conversation_id, text, get_settings().link_code_secret, utcnow(), actor
         )
 
 
-def _read_case(conversation_id: str, actor: str) -> CaseSnapshot | None:
-    with get_sessionmaker().begin() as session:
+def _read_case(
+    sessions: sessionmaker[Session], conversation_id: str, actor: str
+) -> CaseSnapshot | None:
+    with sessions.begin() as session:
         return case_of_conversation(session, conversation_id, actor=actor)
-
-
-def send(dispatcher: CollectingDispatcher, message: RenderedMessage) -> None:
-    dispatcher.utter_message(text=message.text, buttons=message.buttons)
 
 
 class ActionLinkAccount(Action):
@@ -56,7 +57,9 @@ class ActionLinkAccount(Action):
         # The code is read from the message text itself; the entity only told NLU that a
         # code is there.
         text = str((tracker.latest_message or {}).get("text") or "")
-        outcome = await asyncio.to_thread(_link, tracker.sender_id, text, f"action:{self.name()}")
+        outcome = await asyncio.to_thread(
+            _link, get_sessionmaker(), tracker.sender_id, text, f"action:{self.name()}"
+        )
         dispatcher.utter_message(response=LINK_RESPONSES[outcome])
         return []
 
@@ -68,7 +71,9 @@ class ActionCaseStatus(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        case = await asyncio.to_thread(_read_case, tracker.sender_id, f"action:{self.name()}")
+        case = await asyncio.to_thread(
+            _read_case, get_sessionmaker(), tracker.sender_id, f"action:{self.name()}"
+        )
         if case is None:
             dispatcher.utter_message(response="utter_case_not_linked")
             return []
@@ -90,7 +95,9 @@ class _ActionAnswerCourse(Action, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         dispatcher.utter_message(response=self.general_response)
-        case = await asyncio.to_thread(_read_case, tracker.sender_id, f"action:{self.name()}")
+        case = await asyncio.to_thread(
+            _read_case, get_sessionmaker(), tracker.sender_id, f"action:{self.name()}"
+        )
         if case is not None:
             language, municipality = message_context(tracker.latest_message)
             personal = await asyncio.to_thread(

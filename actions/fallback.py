@@ -11,7 +11,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import hand_over
-from bot.handoff import HandoffReason
+from bot.handoff.state_machine import HandoffReason
 from bot.nlg.render import message_context, render_response
 
 FALLBACK_INTENT = "nlu_fallback"

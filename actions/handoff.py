@@ -10,9 +10,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.handoff import HandoffReason
+from bot.conversations.control import handoff_message
+from bot.handoff.state_machine import HandoffReason
 
-CONTROL_KEY = "lotsen"
 HANDOFF_RESPONSES = {
     HandoffReason.REQUEST_HUMAN: "utter_handoff_waiting",
     HandoffReason.FALLBACK: "utter_handoff_after_fallback",
@@ -37,9 +37,7 @@ def hand_over(
 ) -> list[dict[str, Any]]:
     dispatcher.utter_message(response=HANDOFF_RESPONSES[reason])
     topic = "delete_my_data" if reason == HandoffReason.DATA_REQUEST else previous_topic(tracker)
-    dispatcher.utter_message(
-        json_message={CONTROL_KEY: {"handoff": {"reason": reason, "topic": topic}}}
-    )
+    dispatcher.utter_message(json_message=handoff_message(reason, topic))
     return [ConversationPaused()]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.conversations.control import set_language_message
 from bot.language import is_known, is_translated, language_name
 
 
@@ -39,8 +40,7 @@ class ActionChooseLanguage(Action):
         if chosen is None:
             dispatcher.utter_message(response="utter_choose_language")
             return []
-        # The gateway owns the conversation's language: this control message tells it.
-        dispatcher.utter_message(json_message={"lotsen": {"set_language": chosen}})
+        dispatcher.utter_message(json_message=set_language_message(chosen))
         if is_translated(chosen):
             dispatcher.utter_message(
                 response="utter_language_changed_translated",

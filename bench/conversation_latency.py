@@ -30,7 +30,7 @@ from typing import Final, Literal
 import httpx
 
 from bot.settings import PROJECT_ROOT
-from bot.system import RunningSystem
+from tests.support.system import RunningSystem
 
 Mode = Literal["direct", "gateway"]
 

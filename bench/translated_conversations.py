@@ -30,7 +30,7 @@ from bot.conversations.router import Inbound, Router
 from bot.conversations.store import ConversationStore, ConversationView
 from bot.db import get_sessionmaker, migrate
 from bot.db.models import LanguageSource
-from bot.translation.conversation import reachable
+from bot.translation.languages import reachable
 from bot.translation.service import get_translator
 
 SWEDISH_TURNS: Final = 30
@@ -64,7 +64,8 @@ def build_test_packages(work: Path) -> Path:
     never loads)."""
     packages = work / "packages"
     build = (
-        "import sys; from pathlib import Path; from tests.argos_package import install_packages; "
+        "import sys; from pathlib import Path; "
+        "from tests.support.argos_package import install_packages; "
         "install_packages(Path(sys.argv[1]), [('ru', 'en'), ('en', 'ru')])"
     )
     subprocess.run([sys.executable, "-c", build, str(packages)], check=True)

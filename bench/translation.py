@@ -110,7 +110,8 @@ def test_package_dir(work: Path) -> Path:
     would swell the memory measured here while the service never loads it. Unzipped
     directly for the same reason (argostranslate's installer imports stanza and torch)."""
     build = (
-        "import sys; from pathlib import Path; from tests.argos_package import build_package; "
+        "import sys; from pathlib import Path; "
+        "from tests.support.argos_package import build_package; "
         "build_package(Path(sys.argv[1]), 'uk', 'en', 1); "
         "build_package(Path(sys.argv[1]), 'en', 'sv', 2)"
     )

@@ -20,24 +20,26 @@ from starlette.routing import Route
 
 from bot.bookings.calendar import calendar_feed
 from bot.bookings.reminders import run_reminders
-from bot.channels import web
+from bot.channels import api
 from bot.channels.telegram import TelegramChannel, telegram_webhook
 from bot.channels.telegram_store import TelegramStore
-from bot.channels.web_store import WebStore
-from bot.conversations import api
+from bot.channels.widget import config as widget_config
+from bot.channels.widget import events as widget_events
+from bot.channels.widget import pages as widget_pages
+from bot.channels.widget.store import WidgetStore
 from bot.conversations.rasa_client import RasaClient
 from bot.conversations.router import Router
 from bot.conversations.store import ConversationStore
-from bot.coordinator import web as coordinator_web
+from bot.coordinator import routes as coordinator_routes
 from bot.db import get_sessionmaker
 from bot.health import healthz, readyz
+from bot.http.errors import ApiError
+from bot.http.ratelimit import RateLimits
+from bot.http.security import WebSecurityMiddleware
 from bot.language import detect_language
 from bot.nlg.content import get_catalog
 from bot.nlg.endpoint import nlg_endpoint
 from bot.settings import get_settings
-from bot.web import pages
-from bot.web.ratelimit import RateLimits
-from bot.web.security import WebSecurityMiddleware
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     async with httpx.AsyncClient(limits=limits) as http:
         app.state.http = http
         app.state.store = ConversationStore(get_sessionmaker())
-        app.state.web_store = WebStore(get_sessionmaker())
+        app.state.widget_store = WidgetStore(get_sessionmaker())
         app.state.rasa = RasaClient(
             http, settings.rasa_url, settings.rasa_timeout_seconds, settings.rasa_api_token
         )
@@ -89,7 +91,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 
 async def _api_error(_request: Request, error: Exception) -> Response:
-    assert isinstance(error, api.ApiError)
+    assert isinstance(error, ApiError)
     return error.response()
 
 
@@ -108,9 +110,10 @@ def create_app() -> Starlette:
         Route("/nlg", nlg_endpoint, methods=["POST"]),
         Route("/calendar/{token}.ics", calendar_feed, methods=["GET"]),
         *api.routes,
-        *web.routes,
-        *pages.routes,
-        *coordinator_web.routes,
+        *widget_config.routes,
+        *widget_events.routes,
+        *widget_pages.routes,
+        *coordinator_routes.routes,
     ]
     settings = get_settings()
     if settings.telegram_enabled and settings.telegram_mode == "webhook":
@@ -118,12 +121,12 @@ def create_app() -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={api.ApiError: _api_error, Exception: _unexpected_error},
+        exception_handlers={ApiError: _api_error, Exception: _unexpected_error},
         middleware=[
             Middleware(WebSecurityMiddleware, allowed_origins=settings.widget_allowed_origins)
         ],
     )
-    # Event streams open per conversation (bot/channels/web.py keeps it).
+    # Event streams open per conversation (bot/channels/widget/events.py keeps it).
     app.state.open_streams = Counter()
     app.state.rate_limits = RateLimits(
         settings.rate_limit_conversation_messages,

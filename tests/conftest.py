@@ -14,9 +14,7 @@ from bot.db import migrate
 from bot.nlg import content
 from bot.settings import get_settings
 from bot.translation import service as translation_service
-from tests.browser import browser, page  # noqa: F401 - a browser per browser-test module
-from tests.fake_rasa import FakeRasa
-from tests.running import system  # noqa: F401 - one running system for the whole session
+from tests.support.fake_rasa import FakeRasa
 
 NLG_TOKEN = "test-nlg-token"
 

@@ -10,7 +10,8 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.booking import ActionStartBooking, ValidateBookingForm, payload
+from actions.booking_answers import payload
+from actions.booking_form import ActionStartBooking, ValidateBookingForm
 from bot.cases.linking import redeem
 from bot.db import get_sessionmaker
 from bot.db.models import AppointmentSlot, Coordinator, SlotKind, utcnow
@@ -91,7 +92,7 @@ async def test_a_time_in_the_booking_request_narrows_the_first_offer(settings_en
 
 async def test_a_linked_person_is_not_asked_for_contact_details(settings_env: str) -> None:
     add_free_slot()
-    _, code = case_with_code()
+    _, _, code = case_with_code()
     sender = conversation()
     with get_sessionmaker().begin() as session:
         redeem(session, sender, code, get_settings().link_code_secret, utcnow(), "test")

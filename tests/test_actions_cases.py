@@ -26,7 +26,7 @@ from bot.db.models import (
     utcnow,
 )
 from bot.settings import get_settings
-from tests.factories import new_case
+from tests.support.factories import new_case
 
 
 def conversation(language: str = "en") -> str:

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from bot.db import get_sessionmaker
 from bot.db.models import Conversation, Message
-from tests.fake_rasa import FakeRasa
+from tests.support.fake_rasa import FakeRasa
 
 
 def start(client: TestClient, **body: Any) -> tuple[str, dict[str, str]]:

@@ -45,7 +45,7 @@ from bot.db.models import (
     MessageStatus,
     SlotKind,
 )
-from tests.factories import new_case
+from tests.support.factories import new_case
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # Monday 10:00 in Helsinki
 DETAILS = BookingDetails(

@@ -36,7 +36,7 @@ ARGUMENT_PLACEHOLDERS = {
     "meetings",
     "message",
     "name",
-    # bot/translation/conversation.py and actions/language.py
+    # bot/conversations/translation.py and actions/language.py
     "source",
     "languages",
     "language_name",
@@ -78,6 +78,9 @@ def test_same_placeholders_and_payloads_in_every_language(catalog) -> None:  # t
             assert [b.payload for b in variant.buttons] == [b.payload for b in reference.buttons], (
                 where
             )
+            assert [placeholders(b.title) for b in variant.buttons] == [
+                placeholders(b.title) for b in reference.buttons
+            ], where
             assert all(b.title.strip() for b in variant.buttons), where
 
 
@@ -88,6 +91,8 @@ def test_every_placeholder_has_a_value(catalog) -> None:  # type: ignore[no-unty
         for name in catalog.names(language):
             for variant in catalog.variants(name, language):
                 assert placeholders(variant.text) <= known, f"{name} in {language}"
+                for button in variant.buttons:
+                    assert placeholders(button.title) <= known, f"{name} in {language}"
 
 
 def test_example_municipality_is_visibly_an_example() -> None:

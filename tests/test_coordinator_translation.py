@@ -36,9 +36,9 @@ from bot.nlg.render import render_response
 from bot.settings import get_settings
 from bot.translation import service as translation_service
 from bot.translation.service import Translation
-from tests.argos_package import install_packages
 from tests.conftest import reset_translator
-from tests.fake_rasa import FakeRasa
+from tests.support.argos_package import install_packages
+from tests.support.fake_rasa import FakeRasa
 from tests.test_coordinator_web import csrf, handoff_reply, sign_in, user
 
 pytest.importorskip("ctranslate2", reason="the optional extra 'translation' is not installed")

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from bot.bookings.service import BookingDetails, book
 from bot.coordinator.auth import create_user
-from bot.coordinator.web import texts
+from bot.coordinator.rendering import texts
 from bot.db import get_sessionmaker
 from bot.db.models import (
     AppointmentSlot,
@@ -27,8 +27,8 @@ from bot.db.models import (
     Message,
     utcnow,
 )
-from tests.factories import new_case
-from tests.fake_rasa import FakeRasa
+from tests.support.factories import new_case
+from tests.support.fake_rasa import FakeRasa
 from tests.test_handoff import HANDOFF, RESUMED
 
 PASSWORD = "correct horse battery"
@@ -405,12 +405,12 @@ def test_opening_a_conversation_is_audited_and_live_refreshes_are_not(
 async def test_a_live_stream_says_changed_at_once_then_on_change_and_ends(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bot.coordinator import web
+    from bot.coordinator import live
 
-    monkeypatch.setattr(web, "LIVE_INTERVAL_SECONDS", 0.01)
-    monkeypatch.setattr(web, "STREAM_MAX_SECONDS", 0.05)
+    monkeypatch.setattr(live, "LIVE_INTERVAL_SECONDS", 0.01)
+    monkeypatch.setattr(live, "STREAM_MAX_SECONDS", 0.05)
     versions = iter(["a", "a", "b", "b", "b", "b", "b", "b", "b", "b"])
-    chunks = [chunk async for chunk in web._changes(lambda: next(versions))]
+    chunks = [chunk async for chunk in live._changes(lambda: next(versions))]
     events = [c for c in chunks if c.startswith(b"event: change")]
     assert events == [b"event: change\ndata: a\n\n", b"event: change\ndata: b\n\n"]
 

@@ -20,8 +20,15 @@ from bot.db.models import (
     LanguageSource,
     utcnow,
 )
-from bot.handoff import HandoffReason, HandoffRequest, close, hand_back, request_handoff, take
-from tests.fake_rasa import FakeRasa
+from bot.handoff.state_machine import (
+    HandoffReason,
+    HandoffRequest,
+    close,
+    hand_back,
+    request_handoff,
+    take,
+)
+from tests.support.fake_rasa import FakeRasa
 
 RESUMED = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
 HANDOFF = {"lotsen": {"handoff": {"reason": "request_human", "topic": "ask_housing"}}}

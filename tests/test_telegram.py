@@ -35,9 +35,9 @@ from bot.db.models import (
 from bot.nlg.render import render_response
 from bot.settings import Settings, get_settings
 from bot.translation.service import get_translator
-from tests.argos_package import install_packages
-from tests.fake_rasa import FakeRasa, echo
-from tests.fake_telegram import FakeTelegram
+from tests.support.argos_package import install_packages
+from tests.support.fake_rasa import FakeRasa, echo
+from tests.support.fake_telegram import FakeTelegram
 
 SECRET = "test-webhook-secret_1"
 WEBHOOK = "/telegram/webhook"

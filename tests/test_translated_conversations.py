@@ -1,8 +1,9 @@
 """Conversations in a language the assistant reaches only through machine translation.
 
-The packages are real Argos packages with random weights (tests/argos_package.py): their
-output is nonsense, so these tests follow the path (what Rasa receives, what is stored,
-what the person gets) rather than the words. Nothing here touches the network.
+The packages are real Argos packages with random weights
+(tests/support/argos_package.py): their output is nonsense, so these tests follow the path
+(what Rasa receives, what is stored, what the person gets) rather than the words. Nothing
+here touches the network.
 """
 
 from __future__ import annotations
@@ -20,15 +21,15 @@ from starlette.testclient import TestClient
 
 from bot.bookings.reminders import queue_due_reminders
 from bot.bookings.service import book
+from bot.conversations import translation
 from bot.db import get_sessionmaker
 from bot.db.models import Conversation, HandoffEvent, MessageTranslation
 from bot.nlg.render import render_response
 from bot.settings import get_settings
-from bot.translation import conversation as translation
 from bot.translation.service import Translation, get_translator
-from tests.argos_package import install_packages
 from tests.conftest import NLG_TOKEN
-from tests.fake_rasa import FakeRasa
+from tests.support.argos_package import install_packages
+from tests.support.fake_rasa import FakeRasa
 from tests.test_api import send, start, stored_messages
 from tests.test_bookings import DETAILS, NOW, add_coordinator, add_slot, new_conversation
 

@@ -24,7 +24,7 @@ from bot.translation import Translator
 from bot.translation import service as translation_service
 from bot.translation.protect import GlossaryTerm, protect, restore
 from bot.translation.sentences import join_sentences, split_sentences
-from tests.argos_package import build_package
+from tests.support.argos_package import build_package
 
 pytest.importorskip("ctranslate2", reason="the optional extra 'translation' is not installed")
 

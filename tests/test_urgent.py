@@ -6,7 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from bot.handoff.urgent import is_urgent
-from tests.fake_rasa import FakeRasa
+from tests.support.fake_rasa import FakeRasa
 
 
 @pytest.mark.parametrize(

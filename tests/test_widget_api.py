@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from bot.app import create_app
+from bot.channels.widget.pages import STATIC
 from bot.conversations.store import ConversationStore
 from bot.db import get_sessionmaker
 from bot.db.models import (
@@ -29,12 +30,11 @@ from bot.db.models import (
     MessageSender,
     MessageStatus,
 )
+from bot.http.ratelimit import SlidingWindowLimiter
 from bot.nlg.render import render_response
 from bot.settings import get_settings
-from bot.system import free_port
-from bot.web.pages import STATIC
-from bot.web.ratelimit import SlidingWindowLimiter
-from tests.fake_rasa import FakeRasa
+from tests.support.fake_rasa import FakeRasa
+from tests.support.system import free_port
 
 ALLOWED = "https://www.exempelby.example"
 ClientFactory = Callable[..., TestClient]

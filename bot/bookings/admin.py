@@ -1,5 +1,6 @@
-"""Availability and calendars for administrators: `lotsen slots ...`, `lotsen bookings
-list`, `lotsen calendar-url`. The coordinator app will manage the same rows."""
+"""Availability and calendars: `lotsen slots ...`, `lotsen bookings list`, `lotsen
+calendar-url` for administrators, and a coordinator's week of slots with their bookings for
+the coordinator app's calendar."""
 
 from __future__ import annotations
 
@@ -10,12 +11,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.bookings.times import helsinki_to_utc
-from bot.db.models import AppointmentSlot, Coordinator, SlotKind
+from bot.bookings.service import BookingView
+from bot.bookings.times import as_utc, helsinki_to_utc
+from bot.db.models import (
+    AppointmentSlot,
+    Booking,
+    BookingStatus,
+    ClientCase,
+    Coordinator,
+    SlotKind,
+)
 
 
 class SlotInputError(ValueError):
@@ -139,3 +149,89 @@ def coordinator_of_calendar_token(session: Session, token: str) -> Coordinator |
     return session.scalar(
         select(Coordinator).where(Coordinator.calendar_token_hash == hash_calendar_token(token))
     )
+
+
+# --- A coordinator's calendar in the coordinator app -------------------------------------
+
+
+class CalendarUser(Protocol):
+    """Who changes slots in the calendar: a coordinator their own, an administrator any."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def is_administrator(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class CalendarSlot:
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+    kind: str
+    location: str | None
+    blocked: bool
+    booking: BookingView | None
+    case_number: str | None
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def week_slots(session: Session, coordinator_id: int, monday: date) -> list[CalendarSlot]:
+    start = helsinki_to_utc(monday, datetime.min.time())
+    end = helsinki_to_utc(monday + timedelta(days=7), datetime.min.time())
+    slots = session.scalars(
+        select(AppointmentSlot)
+        .where(
+            AppointmentSlot.coordinator_id == coordinator_id,
+            AppointmentSlot.starts_at >= start,
+            AppointmentSlot.starts_at < end,
+        )
+        .order_by(AppointmentSlot.starts_at)
+    ).all()
+    bookings: dict[int, tuple[Booking, str | None]] = {}
+    if slots:
+        for booking, number in session.execute(
+            select(Booking, ClientCase.case_number)
+            .outerjoin(ClientCase, ClientCase.id == Booking.case_id)
+            .where(
+                Booking.slot_id.in_([s.id for s in slots]), Booking.status == BookingStatus.BOOKED
+            )
+        ):
+            bookings[booking.slot_id] = (booking, number)
+    result = []
+    for slot in slots:
+        booked = bookings.get(slot.id)
+        result.append(
+            CalendarSlot(
+                id=slot.id,
+                starts_at=as_utc(slot.starts_at),
+                ends_at=as_utc(slot.ends_at),
+                kind=slot.kind,
+                location=slot.location,
+                blocked=slot.blocked,
+                booking=BookingView.of(booked[0]) if booked else None,
+                case_number=booked[1] if booked else None,
+            )
+        )
+    return result
+
+
+def own_slot(session: Session, slot_id: int, user: CalendarUser) -> AppointmentSlot | None:
+    slot = session.get(AppointmentSlot, slot_id)
+    if slot is None or (slot.coordinator_id != user.id and not user.is_administrator):
+        return None
+    return slot
+
+
+def active_booking_of_slot(session: Session, slot_id: int) -> Booking | None:
+    return session.scalar(
+        select(Booking).where(Booking.slot_id == slot_id, Booking.status == BookingStatus.BOOKED)
+    )
+
+
+def any_booking_of_slot(session: Session, slot_id: int) -> bool:
+    return session.scalar(select(Booking.id).where(Booking.slot_id == slot_id).limit(1)) is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
@@ -17,9 +18,12 @@ from bot.settings import get_settings
 
 FEED_PAST = timedelta(days=30)
 _PURPOSES = {
-    "assessment": "Osaamisen ja palvelutarpeen arviointi / Bedömning av kompetens och servicebehov",
+    "assessment": (
+        "Osaamisen ja kotoutumisen palvelutarpeen arviointi / "
+        "Bedömning av kompetens och behovet av integrationstjänster"
+    ),
     "plan": "Kotoutumissuunnitelma / Integrationsplan",
-    "guidance": "Ohjaus ja neuvonta / Handledning och rådgivning",
+    "guidance": "Ohjaus ja neuvonta / Vägledning och rådgivning",
     "other": "Muu asia / Annat ärende",
 }
 
@@ -97,9 +101,9 @@ def calendar_text(
     return "\r\n".join(_fold(line) for line in lines) + "\r\n"
 
 
-def _feed(token: str, host: str) -> str | None:
+def _feed(sessions: sessionmaker[Session], token: str, host: str) -> str | None:
     now = utcnow()
-    with get_sessionmaker().begin() as session:
+    with sessions.begin() as session:
         coordinator = coordinator_of_calendar_token(session, token)
         if coordinator is None:
             return None
@@ -110,7 +114,7 @@ def _feed(token: str, host: str) -> str | None:
 async def calendar_feed(request: Request) -> Response:
     token = str(request.path_params["token"])
     host = get_settings().lotsen_public_url.split("://", 1)[-1].split("/", 1)[0]
-    text = await asyncio.to_thread(_feed, token, host)
+    text = await asyncio.to_thread(_feed, get_sessionmaker(), token, host)
     if text is None:
         return PlainTextResponse("Not found", status_code=404)
     return Response(

@@ -20,6 +20,7 @@ from bot.bookings.messages import reminder_message
 from bot.bookings.service import BookingView
 from bot.bookings.times import as_utc
 from bot.conversations.store import Reply, pending_message
+from bot.conversations.translation import for_person_from_assistant
 from bot.db.models import (
     AppointmentSlot,
     Booking,
@@ -30,7 +31,6 @@ from bot.db.models import (
 )
 from bot.language import is_translated
 from bot.nlg.content import RenderedMessage
-from bot.translation.conversation import for_person_from_assistant
 
 logger = logging.getLogger(__name__)
 

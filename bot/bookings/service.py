@@ -1,5 +1,6 @@
-"""Free slots and bookings. Plain synchronous functions on a session factory; the actions
-call them through `asyncio.to_thread`.
+"""Free slots and bookings. Plain synchronous functions on a session or a session factory;
+the booking actions and the coordinator's calendar reach them through `BookingRepository`
+(repository.py), in a worker thread.
 
 No double booking is a property of the database, not of this code: the partial unique
 index `uq_booking_active_slot` allows one active booking per slot, so of two people who

@@ -1,2 +1,4 @@
-"""Channels that carry conversations to where people are (Telegram); each one talks to the
-router like the conversation API does."""
+"""Channels that carry conversations to where people are: the JSON API (`api.py`), the web
+widget (`widget/`) and Telegram (`telegram*.py`). Each one talks to the router
+(bot/conversations/). No channel imports another, except that the widget's endpoints
+check the conversation's token the way the API does (`api.authorised`)."""

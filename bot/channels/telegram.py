@@ -52,7 +52,7 @@ from bot.db.models import ConversationState, LanguageSource, MessageStatus
 from bot.language import is_supported, is_translated
 from bot.nlg.render import render_response
 from bot.settings import Settings
-from bot.translation.conversation import reachable
+from bot.translation.languages import reachable
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.conversations.delivery import DELIVERY_LEASE
 from bot.conversations.store import (
-    DELIVERY_LEASE,
     PAYLOAD_LOOKBACK_MESSAGES,
     ConversationView,
     MessageView,

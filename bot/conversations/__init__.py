@@ -1,1 +1,2 @@
-"""Conversations: the gateway's store, the router and the conversation API."""
+"""Conversations: the gateway's store, the router, the control messages from the actions,
+and machine translation inside a conversation. Every channel talks to the router."""

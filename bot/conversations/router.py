@@ -2,7 +2,7 @@
 
 In state `bot` a message goes to Rasa with the conversation's language as metadata; every
 reply is stored before it is returned. Rasa (through an action) can send control messages
-as `custom` JSON under the key `lotsen`; the gateway applies them and shows them to nobody.
+(bot/conversations/control.py); the gateway applies them and shows them to nobody.
 """
 
 from __future__ import annotations
@@ -13,26 +13,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.conversations import translation
+from bot.conversations.control import chosen_language, handoff_request
 from bot.conversations.rasa_client import RasaClient, RasaUnavailableError
 from bot.conversations.store import ConversationStore, ConversationView, MessageView, Reply
 from bot.conversations.text import clean_text
 from bot.db.models import ConversationState, LanguageSource, MessageStatus
-from bot.handoff import HandoffReason, HandoffRequest
+from bot.handoff.state_machine import HandoffReason, HandoffRequest
 from bot.handoff.urgent import is_urgent
 from bot.language import (
     TRANSLATION_HUB,
     content_language,
     detect_language,
-    is_known,
     is_translated,
     language_name,
 )
 from bot.nlg.render import render_response
-from bot.translation import conversation as translation
+from bot.translation.languages import conversation_languages, reachable
 
 logger = logging.getLogger(__name__)
 
-CONTROL_KEY = "lotsen"
 # The button in the handoff message: the gateway handles it, Rasa never sees it.
 RETURN_TO_ASSISTANT = "/lotsen_return_to_assistant"
 # A message this long usually holds several questions; the assistant answers the one it
@@ -137,16 +137,16 @@ class Router:
                 status=MessageStatus.FAILED,
             )
 
-        chosen = _chosen_language(replies)
+        chosen = chosen_language(replies)
         if (
             chosen is not None
             and is_translated(chosen)
-            and not await asyncio.to_thread(translation.reachable, chosen)
+            and not await asyncio.to_thread(reachable, chosen)
         ):
             chosen = None  # offered only where packages are installed; gone since
         if chosen is not None:
             language = chosen
-        handoff = _handoff_request(replies)
+        handoff = handoff_request(replies)
         outgoing = [Reply(str(r["text"]), _buttons(r)) for r in replies if r.get("text")]
         if outgoing and len(received.rasa_text) >= LONG_MESSAGE_CHARS:
             hint = render_response("utter_long_message_hint", language, conversation.municipality)
@@ -262,7 +262,7 @@ class Router:
     ) -> TurnResult:
         """A language nothing installed reaches: which languages there are, in English and
         Swedish, and a person to write to. Rasa never sees the message."""
-        languages = await asyncio.to_thread(translation.conversation_languages)
+        languages = await asyncio.to_thread(conversation_languages)
         return await self._finish(
             conversation,
             received,
@@ -348,33 +348,6 @@ class Router:
             typed=inbound.intent is None and inbound.payload is None,
             message_language=message_language,
         )
-
-
-def _chosen_language(replies: list[dict[str, Any]]) -> str | None:
-    """The language a control message from Rasa sets, if any."""
-    chosen = None
-    for reply in replies:
-        custom = reply.get("custom")
-        if isinstance(custom, dict) and isinstance(custom.get(CONTROL_KEY), dict):
-            language = custom[CONTROL_KEY].get("set_language")
-            if is_known(language):
-                chosen = str(language)
-    return chosen
-
-
-def _handoff_request(replies: list[dict[str, Any]]) -> HandoffRequest | None:
-    """The handoff an action asked for (`{"lotsen": {"handoff": {"reason", "topic"}}}`)."""
-    for reply in replies:
-        custom = reply.get("custom")
-        if isinstance(custom, dict) and isinstance(custom.get(CONTROL_KEY), dict):
-            handoff = custom[CONTROL_KEY].get("handoff")
-            if isinstance(handoff, dict) and isinstance(handoff.get("reason"), str):
-                topic = handoff.get("topic")
-                return HandoffRequest(
-                    reason=handoff["reason"][:32],
-                    topic=topic[:64] if isinstance(topic, str) else None,
-                )
-    return None
 
 
 def _buttons(reply: dict[str, Any]) -> list[dict[str, str]]:

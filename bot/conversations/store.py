@@ -9,13 +9,14 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
+from bot.conversations.delivery import DELIVERY_LEASE, MessageDelivery
 from bot.db.models import (
     ChannelIdentity,
     Conversation,
@@ -28,16 +29,10 @@ from bot.db.models import (
     MessageTranslation,
     utcnow,
 )
-from bot.handoff import HandoffRequest, hand_back, reopen, request_handoff
+from bot.handoff.state_machine import HandoffRequest, hand_back, reopen, request_handoff
 
 # How far back a button's payload stays valid: a person may scroll up and press an older one.
 PAYLOAD_LOOKBACK_MESSAGES = 50
-# A pending message someone is delivering is left alone by every other sender this long.
-# Longer than the slowest delivery with its retries; a sender that crashed midway only
-# delays the message by this much.
-DELIVERY_LEASE = timedelta(minutes=5)
-# The longest wait between two attempts to deliver a message that keeps failing.
-MAX_DELIVERY_BACKOFF = timedelta(hours=1)
 
 
 class UnknownConversationError(LookupError):
@@ -157,9 +152,9 @@ def pending_message(
     )
 
 
-class ConversationStore:
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
-        self._sessions = session_factory
+class ConversationStore(MessageDelivery):
+    """Conversations, their turns, and their erasure; the delivery bookkeeping of their
+    outbound messages comes from MessageDelivery (bot/conversations/delivery.py)."""
 
     def create(
         self, *, channel: str, municipality: str, language: str, language_source: LanguageSource
@@ -391,58 +386,6 @@ class ConversationStore:
             )
             return [MessageView.of(row) for row in rows]
 
-    # --- Delivery of pending outbound messages by a push channel. -------------------------
-
-    def record_parts_delivered(self, message_id: int, parts: int) -> None:
-        with self._sessions.begin() as session:
-            session.execute(
-                update(Message).where(Message.id == message_id).values(delivered_parts=parts)
-            )
-
-    def mark_delivered(self, message_id: int) -> None:
-        with self._sessions.begin() as session:
-            session.execute(
-                update(Message)
-                .where(Message.id == message_id)
-                .values(status=MessageStatus.SENT, next_delivery_at=None, delivery_error=None)
-            )
-
-    def record_delivery_failure(
-        self,
-        message_id: int,
-        *,
-        error: str,
-        base_delay: timedelta,
-        not_before: datetime | None = None,
-    ) -> datetime | None:
-        """Keeps the message pending and sets its next attempt, further away after each
-        failure (capped); returns that time, or None if the message is gone."""
-        with self._sessions.begin() as session:
-            message = session.get(Message, message_id)
-            if message is None:
-                return None
-            message.delivery_attempts += 1
-            delay = min(
-                base_delay * int(2 ** min(message.delivery_attempts - 1, 20)), MAX_DELIVERY_BACKOFF
-            )
-            retry_at = utcnow() + delay
-            if not_before is not None and not_before > retry_at:
-                retry_at = not_before
-            message.next_delivery_at = retry_at
-            message.delivery_error = error[:1000]
-            return retry_at
-
-    def postpone_delivery(self, message_ids: list[int], retry_at: datetime) -> None:
-        """Holds back the messages after one that failed, so a chat gets them in order."""
-        if not message_ids:
-            return
-        with self._sessions.begin() as session:
-            session.execute(
-                update(Message)
-                .where(Message.id.in_(message_ids), Message.status == MessageStatus.PENDING)
-                .values(next_delivery_at=retry_at)
-            )
-
     # --- Erasure. -------------------------------------------------------------------------
 
     def delete(self, conversation_id: str) -> bool:
@@ -473,7 +416,7 @@ class ConversationStore:
             return True
 
 
-# --- Machine translations of messages (bot/translation/conversation.py makes them). -------
+# --- Machine translations of messages (bot/conversations/translation.py makes them). -----
 
 
 def save_translation(

@@ -19,13 +19,14 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.models import (
     Coordinator,
     CoordinatorRole,
     CoordinatorSession,
     SignInAttempt,
+    utcnow,
 )
 
 SESSION_LIFETIME = timedelta(hours=10)  # one working day
@@ -186,3 +187,32 @@ def sign_out(session: Session, secret: str) -> None:
 
 def csrf_valid(expected: str, given: str | None) -> bool:
     return given is not None and hmac.compare_digest(expected, given)
+
+
+class Accounts:
+    """The coordinator app's sign-in, sign-out and settings, one short session per call."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def signed_in(self, secret: str | None) -> SignedIn | None:
+        if not secret:
+            return None
+        with self._sessions() as session:
+            return signed_in(session, secret, utcnow())
+
+    def sign_in(self, username: str, password: str, address: str | None) -> str | None:
+        """The new session's secret for the cookie, or None."""
+        with self._sessions.begin() as session:
+            result = sign_in(session, username, password, address, utcnow())
+            return None if result is None else result[0]
+
+    def sign_out(self, secret: str) -> None:
+        with self._sessions.begin() as session:
+            sign_out(session, secret)
+
+    def set_language(self, coordinator_id: int, language: str) -> None:
+        with self._sessions.begin() as session:
+            coordinator = session.get(Coordinator, coordinator_id)
+            if coordinator is not None:
+                coordinator.language = language

@@ -15,19 +15,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversations.store import Reply, save_translation, translations_of
-from bot.db import get_sessionmaker
-from bot.db.models import Message, MessageDirection, MessageSender
-from bot.language import is_translated
-from bot.nlg.render import render_response
-from bot.translation.conversation import (
-    can_translate,
+from bot.conversations.translation import (
     for_person_from_assistant,
     for_person_from_coordinator,
     translate,
 )
+from bot.db.models import Message, MessageDirection, MessageSender
+from bot.language import is_translated
+from bot.nlg.render import render_response
+from bot.translation.languages import can_translate
 from bot.translation.service import Translation
 
 
@@ -68,9 +67,11 @@ async def readings(
     stored: dict[int, Reading],
     language: str,
     municipality: str | None,
+    sessions: sessionmaker[Session],
 ) -> dict[int, Reading]:
     """Every message of the person in another language, read in `language`: the stored
-    translations, and the missing ones translated side by side and stored for next time.
+    translations, and the missing ones translated side by side and stored (`sessions`) for
+    next time.
     A message nothing translates gets a Reading without text (the view's notice); it is
     tried again on the next render, which costs nothing while no package is installed."""
     missing = [m for m in messages if needs_reading(m, language) and m.id not in stored]
@@ -88,7 +89,7 @@ async def readings(
         if translation is not None
     }
     if made:
-        await asyncio.to_thread(_save, made, language)
+        await asyncio.to_thread(_save, sessions, made, language)
     result = dict(stored)
     for message, translation in zip(missing, translated, strict=True):
         result[message.id] = Reading(
@@ -100,8 +101,8 @@ async def readings(
     return result
 
 
-def _save(made: dict[int, Translation], language: str) -> None:
-    with get_sessionmaker().begin() as session:
+def _save(sessions: sessionmaker[Session], made: dict[int, Translation], language: str) -> None:
+    with sessions.begin() as session:
         for message_id, translation in made.items():
             save_translation(session, message_id, language, translation.text, translation.pivot)
 

@@ -14,7 +14,7 @@ from bot.language import language_name
 from bot.nlg.content import RenderedMessage
 from bot.nlg.render import message_context, render_response
 from bot.settings import get_settings
-from bot.translation.conversation import reachable_translated_languages
+from bot.translation.languages import reachable_translated_languages
 
 # The language menu: besides the four written languages (its buttons in the content), the
 # translated languages whose packages are installed, each by its own name.

@@ -1,0 +1,283 @@
+"""The conversation view: the transcript with the person's messages translated for the
+coordinator, its live refresh, and taking, replying (with a preview of what the person
+receives), noting, handing back and closing. A conversation of another municipality is
+"not found" for a coordinator (an administrator sees every municipality)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from bot.conversations.rasa_client import RasaUnavailableError
+from bot.conversations.translation import for_person_from_coordinator
+from bot.coordinator import translation
+from bot.coordinator.auth import SignedIn
+from bot.coordinator.conversation_service import ConversationService
+from bot.coordinator.live import stream
+from bot.coordinator.rendering import (
+    coordinator_language,
+    flash,
+    headers,
+    not_found,
+    quick_replies,
+    redirect,
+    render,
+)
+from bot.db import get_sessionmaker
+from bot.db.models import Conversation
+
+
+def _service() -> ConversationService:
+    return ConversationService(get_sessionmaker())
+
+
+async def _transcript_context(
+    conversation_id: str, who: SignedIn, *, audited: bool
+) -> dict[str, Any] | None:
+    """The transcript's data, every message of the person in another language with its
+    translation into the coordinator's language (made now for the messages that have none)."""
+    language = coordinator_language(who)
+    sessions = get_sessionmaker()
+    context = await asyncio.to_thread(
+        partial(
+            ConversationService(sessions).context, conversation_id, who, language, audited=audited
+        )
+    )
+    if context is None:
+        return None
+    conversation: Conversation = context["conversation"]
+    context["readings"] = await translation.readings(
+        context["messages"],
+        context.pop("stored_readings"),
+        language,
+        conversation.municipality,
+        sessions,
+    )
+    return context
+
+
+async def _reply_form(
+    conversation: Conversation,
+    who: SignedIn,
+    *,
+    draft: str = "",
+    source_language: str | None = None,
+) -> translation.ReplyForm:
+    language = coordinator_language(who)
+    source = source_language or language
+    translatable, preview = await asyncio.gather(
+        translation.translatable(language, conversation.language),
+        translation.preview(
+            draft,
+            source,
+            conversation.language,
+            municipality=conversation.municipality,
+            coordinator_name=who.first_name,
+        ),
+    )
+    return translation.ReplyForm(
+        coordinator_language=language,
+        person_language=conversation.language,
+        translatable=translatable,
+        source_language=source,
+        draft=draft,
+        preview=preview,
+        quick_replies=translation.quick_replies_for(
+            quick_replies(), conversation.language, language
+        ),
+    )
+
+
+async def _conversation_response(
+    request: Request,
+    who: SignedIn,
+    *,
+    audited: bool,
+    draft: str = "",
+    source_language: str | None = None,
+) -> Response:
+    context = await _transcript_context(
+        request.path_params["conversation_id"], who, audited=audited
+    )
+    if context is None:
+        return not_found(who)
+    form = await _reply_form(
+        context["conversation"], who, draft=draft, source_language=source_language
+    )
+    return render("conversation.html", who, flash=flash(request, who), reply_form=form, **context)
+
+
+async def conversation_page(request: Request, who: SignedIn) -> Response:
+    return await _conversation_response(request, who, audited=True)
+
+
+async def transcript_fragment(request: Request, who: SignedIn) -> Response:
+    context = await _transcript_context(request.path_params["conversation_id"], who, audited=False)
+    if context is None:
+        return not_found(who)
+    return render("_transcript.html", who, **context)
+
+
+async def conversation_events(request: Request, who: SignedIn) -> Response:
+    conversation_id = request.path_params["conversation_id"]
+    service = _service()
+    if await asyncio.to_thread(service.visible, conversation_id, who) is None:
+        return PlainTextResponse("Not found.", status_code=404)
+    return stream(partial(service.version, conversation_id))
+
+
+async def _tell_person(
+    conversation_id: str, name: str, who: SignedIn, arguments: dict[str, str] | None = None
+) -> bool:
+    """A transition's message to the person, in their language, from the assistant."""
+    service = _service()
+    conversation = await asyncio.to_thread(service.visible, conversation_id, who)
+    if conversation is None:
+        return False
+    message = await translation.from_assistant(
+        name, conversation.language, conversation.municipality, arguments or {}
+    )
+    await asyncio.to_thread(service.tell_person, conversation_id, conversation.language, message)
+    return True
+
+
+async def take_conversation(request: Request, who: SignedIn) -> Response:
+    conversation_id = request.path_params["conversation_id"]
+    service = _service()
+    conversation = await asyncio.to_thread(service.visible, conversation_id, who)
+    if conversation is not None:
+        # Composed (and for a translated language translated) before taking: a translation
+        # is never made inside the transaction.
+        message = await translation.from_assistant(
+            "utter_handoff_taken",
+            conversation.language,
+            conversation.municipality,
+            {"name": who.first_name},
+            names=[who.first_name],
+        )
+        if await asyncio.to_thread(
+            service.take, conversation_id, who, conversation.language, message
+        ):
+            return redirect(f"/coordinator/conversations/{conversation_id}")
+    return redirect("/coordinator/?flash=taken_by_other")
+
+
+@dataclass(frozen=True)
+class _Draft:
+    conversation: Conversation
+    text: str
+    source_language: str
+    # The preview button of the form without JavaScript, rather than "send".
+    previewing: bool
+
+
+async def _draft(request: Request, who: SignedIn) -> _Draft | None:
+    """The reply form's text and the language it is written in, for a conversation the
+    coordinator may answer in (else None)."""
+    form = await request.form()
+    conversation = await asyncio.to_thread(
+        _service().reply_target, request.path_params["conversation_id"], who
+    )
+    if conversation is None:
+        return None
+    return _Draft(
+        conversation,
+        str(form.get("text") or "").strip()[:2000],
+        str(form.get("source_language") or coordinator_language(who)),
+        previewing=form.get("action") == "preview",
+    )
+
+
+def _unknown_source_language(draft: _Draft, who: SignedIn) -> bool:
+    """A reply is written in the coordinator's language (translated on sending) or in the
+    person's (sent as written); a form claiming any other language is refused."""
+    return draft.source_language not in (
+        coordinator_language(who),
+        draft.conversation.language,
+    )
+
+
+def _bad_language() -> Response:
+    return headers(PlainTextResponse("Unknown source language.", status_code=400))
+
+
+async def reply(request: Request, who: SignedIn) -> Response:
+    """Sends the reply, or with the preview button (the path without JavaScript) shows the
+    page again with the draft kept and the translation the person would receive."""
+    conversation_id = request.path_params["conversation_id"]
+    not_yours = redirect(f"/coordinator/conversations/{conversation_id}?flash=not_yours")
+    draft = await _draft(request, who)
+    if draft is None:
+        return not_yours
+    if _unknown_source_language(draft, who):
+        return _bad_language()
+    if draft.previewing:
+        return await _conversation_response(
+            request, who, audited=False, draft=draft.text, source_language=draft.source_language
+        )
+    if draft.text:
+        # Translated before the transaction; the translator's cache makes it the one previewed.
+        message = await for_person_from_coordinator(
+            draft.text,
+            draft.source_language,
+            draft.conversation.language,
+            municipality=draft.conversation.municipality,
+            coordinator_name=who.first_name,
+        )
+        if not await asyncio.to_thread(
+            _service().reply, conversation_id, who, draft.conversation.language, message
+        ):
+            return not_yours
+    return redirect(f"/coordinator/conversations/{conversation_id}")
+
+
+async def reply_preview(request: Request, who: SignedIn) -> Response:
+    """The live preview of the reply form (coordinator.js): what the person would receive."""
+    draft = await _draft(request, who)
+    if draft is None:
+        return headers(PlainTextResponse("Not found.", status_code=404))
+    if _unknown_source_language(draft, who):
+        return _bad_language()
+    form = await _reply_form(
+        draft.conversation, who, draft=draft.text, source_language=draft.source_language
+    )
+    return render("_preview.html", who, reply_form=form)
+
+
+async def note(request: Request, who: SignedIn) -> Response:
+    conversation_id = request.path_params["conversation_id"]
+    text = str((await request.form()).get("text") or "").strip()[:2000]
+    if text:
+        await asyncio.to_thread(_service().note, conversation_id, who, text)
+    return redirect(f"/coordinator/conversations/{conversation_id}")
+
+
+async def _end_handoff(request: Request, who: SignedIn, *, closing: bool) -> Response:
+    """Hand back or close: Rasa is resumed first, so the assistant answers again; if it
+    cannot be, the conversation stays with the coordinator."""
+    conversation_id = request.path_params["conversation_id"]
+    service = _service()
+    if not await asyncio.to_thread(service.may_end, conversation_id, who):
+        return redirect(f"/coordinator/conversations/{conversation_id}?flash=not_yours")
+    try:
+        await request.app.state.rasa.resume(conversation_id)
+    except RasaUnavailableError:
+        return redirect(f"/coordinator/conversations/{conversation_id}?flash=assistant_unreachable")
+    if await asyncio.to_thread(service.end, conversation_id, who, closing=closing):
+        await _tell_person(
+            conversation_id, "utter_handoff_closed" if closing else "utter_handoff_returned", who
+        )
+    return redirect("/coordinator/")
+
+
+async def hand_back_conversation(request: Request, who: SignedIn) -> Response:
+    return await _end_handoff(request, who, closing=False)
+
+
+async def close_conversation(request: Request, who: SignedIn) -> Response:
+    return await _end_handoff(request, who, closing=True)

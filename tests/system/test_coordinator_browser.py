@@ -1,0 +1,257 @@
+"""The coordinator app in a real browser (Debian's Chromium through Playwright) against the
+real Rasa, action server and app: sign in, see a handed-over conversation arrive live,
+take it, reply, hand it back, and the bot answers again; a Ukrainian person's conversation
+machine translated both ways. Screenshots go to reports/screenshots/."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.coordinator.auth import create_user
+from bot.db import make_engine
+from bot.db.models import CoordinatorRole, Message, MessageTranslation
+from bot.nlg.render import render_response
+from bot.settings import PROJECT_ROOT
+from tests.support.browser import axe_violations, screenshot
+from tests.support.running import Person, is_cyrillic, texts
+from tests.support.system import RunningSystem
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture(scope="module")
+def coordinator(system: RunningSystem) -> str:
+    engine = make_engine(system.database_url)
+    with Session(engine) as session, session.begin():
+        create_user(
+            session,
+            username="anna.browser",
+            display_name="Anna Browser",
+            municipality="example",
+            role=CoordinatorRole.COORDINATOR,
+            language="sv",
+            password=PASSWORD,
+        )
+    engine.dispose()
+    return "anna.browser"
+
+
+def sign_in(page: Page, system: RunningSystem, username: str) -> None:
+    page.goto(f"{system.app_url}/coordinator/")
+    expect(page).to_have_url(re.compile(r"/coordinator/login$"))
+    page.get_by_label("Användarnamn").fill(username)
+    page.get_by_label("Lösenord").fill(PASSWORD)
+    page.get_by_role("button", name="Logga in").click()
+    expect(page.get_by_role("heading", name="Överlämnade samtal")).to_be_visible()
+
+
+def test_a_handed_over_conversation_from_queue_to_reply_and_back(
+    page: Page, system: RunningSystem, coordinator: str
+) -> None:
+    sign_in(page, system, coordinator)
+    screenshot(page, "coordinator-queue-empty")
+
+    # A person asks for a person while the queue is open: it appears without a reload.
+    person = Person(system, "uk")
+    person.say("Де знайти житло?")
+    handed = person.say("Хочу поговорити з людиною")
+    assert handed["state"] == "waiting"
+    row = page.locator(f'tr[data-conversation="{person.id}"]')
+    expect(row).to_be_visible(timeout=15_000)
+    expect(row).to_contain_text("väntar")
+    expect(row).to_contain_text("ask_housing")
+    screenshot(page, "coordinator-queue")
+    assert axe_violations(page, "main") == []
+
+    # Something a person wrote that would run if it were HTML.
+    person.say('<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">')
+    expect(row).to_contain_text("<script>window.pwned = 1</script>", timeout=15_000)
+
+    row.get_by_role("button", name="Ta samtalet").click()
+    expect(page.get_by_role("heading", name="Samtal")).to_be_visible()
+    transcript = page.locator("#transcript")
+    expect(transcript).to_contain_text("Хочу поговорити з людиною")
+    expect(transcript).to_contain_text('<img src=x onerror="window.pwned = 2">')
+    assert page.locator("#transcript img").count() == 0
+    assert page.evaluate("window.pwned === undefined")
+
+    # Anna writes Ukrainian herself, and says so: it goes out as written, untranslated.
+    page.get_by_role("textbox", name="Svar", exact=True).fill("Вітаю! Я Анна, радник з інтеграції.")
+    page.get_by_label("Språket du skriver på").select_option("uk")
+    page.get_by_role("button", name="Skicka").click()
+    seen = person.http.get(f"/api/v1/conversations/{person.id}/messages").json()["messages"]
+    answer = seen[-1]
+    assert (answer["sender"], answer["sender_name"]) == ("coordinator", "Anna")
+    assert answer["text"] == "Вітаю! Я Анна, радник з інтеграції."
+
+    # The person answers; it arrives in the open conversation view without a reload.
+    person.say("Дякую! У мене ще питання про житло.")
+    expect(transcript).to_contain_text("У мене ще питання про житло.", timeout=15_000)
+    screenshot(page, "coordinator-conversation")
+    assert axe_violations(page, "main") == []
+
+    page.get_by_role("button", name="Lämna tillbaka till chattboten").click()
+    expect(page.get_by_role("heading", name="Överlämnade samtal")).to_be_visible()
+    back = person.say("Що таке інтеграційний план?")
+    assert back["state"] == "bot"
+    assert "план" in texts(back)
+
+
+def test_signing_out_ends_the_session(page: Page, system: RunningSystem, coordinator: str) -> None:
+    sign_in(page, system, coordinator)
+    page.get_by_role("button", name="Logga ut").click()
+    expect(page).to_have_url(re.compile(r"/coordinator/login$"))
+    page.goto(f"{system.app_url}/coordinator/cases")
+    expect(page).to_have_url(re.compile(r"/coordinator/login$"))
+
+
+def test_from_the_widget_to_the_coordinator_and_back(
+    browser: Browser, system: RunningSystem, coordinator: str
+) -> None:
+    """The whole handoff across both web apps: the person presses "talk to a person" in
+    the widget, the coordinator takes the conversation in the queue and answers, the
+    answer appears in the widget live, and after the hand-back the assistant answers."""
+    strings = json.loads((PROJECT_ROOT / "widget" / "src" / "strings.json").read_text())["uk"]
+    person = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    staff = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(staff, system, coordinator)
+
+    person.goto(f"{system.app_url}/?lang=uk")
+    person.locator(".lotsen-launcher").click()
+    person.get_by_role("button", name=strings["human"]).click()
+    notice = person.locator("#lotsen-widget .lotsen-notice")
+    expect(notice).to_have_text(strings["waiting"], timeout=60_000)
+    conversation_id = person.evaluate(
+        "() => JSON.parse(Object.entries(sessionStorage)"
+        ".find(([key]) => key.startsWith('lotsen-widget:'))[1]).id"
+    )
+
+    row = staff.locator(f'tr[data-conversation="{conversation_id}"]')
+    expect(row).to_be_visible(timeout=15_000)
+    expect(row).to_contain_text("web")
+    row.get_by_role("button", name="Ta samtalet").click()
+    expect(notice).to_have_text(strings["withHuman"], timeout=15_000)
+    staff.get_by_role("textbox", name="Svar", exact=True).fill("Вітаю! Я Анна. Чим допомогти?")
+    staff.get_by_label("Språket du skriver på").select_option("uk")
+    staff.get_by_role("button", name="Skicka").click()
+    reply = person.locator("#lotsen-widget .lotsen-from-coordinator").last
+    expect(reply).to_contain_text("Вітаю! Я Анна.", timeout=15_000)
+    expect(reply.locator(".lotsen-sender")).to_contain_text("Anna")
+    screenshot(person, "handoff-widget-1280")
+
+    staff.get_by_role("button", name="Lämna tillbaka till chattboten").click()
+    expect(notice).to_be_hidden(timeout=15_000)
+    person.locator("#lotsen-input").fill("Що таке інтеграційний план?")
+    person.keyboard.press("Enter")
+    expect(person.locator("#lotsen-widget .lotsen-from-bot .lotsen-text").last).to_contain_text(
+        "план", timeout=60_000
+    )
+    person.context.close()
+    staff.context.close()
+
+
+def stored(system: RunningSystem, conversation_id: str) -> list[tuple[Message, str | None]]:
+    """The conversation's messages, each with its stored translation into Swedish."""
+    engine = make_engine(system.database_url)
+    try:
+        with Session(engine) as session:
+            return [
+                (message, text)
+                for message, text in session.execute(
+                    select(Message, MessageTranslation.text)
+                    .outerjoin(
+                        MessageTranslation,
+                        (MessageTranslation.message_id == Message.id)
+                        & (MessageTranslation.language == "sv"),
+                    )
+                    .where(Message.conversation_id == conversation_id)
+                    .order_by(Message.id)
+                )
+            ]
+    finally:
+        engine.dispose()
+
+
+def test_a_ukrainian_persons_conversation_machine_translated_both_ways(
+    page: Page, system: RunningSystem, coordinator: str
+) -> None:
+    """The system's test packages lead from Ukrainian to Swedish and back through English;
+    their output is nonsense, so this checks where each text goes, what is stored and how
+    it is marked."""
+    sign_in(page, system, coordinator)
+    person = Person(system, "uk")
+    assert person.say("Хочу поговорити з людиною")["state"] == "waiting"
+    person.say("Де знайти житло для сім'ї?")
+    row = page.locator(f'tr[data-conversation="{person.id}"]')
+    expect(row).to_be_visible(timeout=15_000)
+    row.get_by_role("button", name="Ta samtalet").click()
+
+    # The person's message: the original, and beneath it the stored translation, marked.
+    transcript = page.locator("#transcript")
+    asked = transcript.locator("li.msg.user").filter(has_text="Де знайти житло для сім'ї?")
+    expect(asked.locator('.text[lang="uk"]')).to_have_text("Де знайти житло для сім'ї?")
+    expect(asked.locator(".translation")).to_contain_text("Maskinöversättning (uk → en → sv)")
+    translations = {m.text: text for m, text in stored(system, person.id) if m.sender == "user"}
+    made = translations["Де знайти житло для сім'ї?"]
+    assert made and made.strip()
+    expect(asked.locator(".translation .text")).to_have_text(made.strip())
+
+    # A message that arrives while the view is open comes translated too.
+    person.say("Дякую! Чекаю на відповідь.")
+    arrived = transcript.locator("li.msg.user").filter(has_text="Чекаю на відповідь.")
+    expect(arrived.locator(".translation")).to_contain_text("Maskinöversättning", timeout=15_000)
+
+    # A quick reply is written in Ukrainian: the form says so, and it would go as written.
+    preview = page.locator("#reply-preview")
+    writing_in = page.get_by_label("Språket du skriver på")
+    page.get_by_role("button", name="Чи можете ви розповісти трохи більше?").click()
+    expect(writing_in).to_have_value("uk")
+    expect(preview).to_contain_text("Personen får texten som du skrev den.", timeout=15_000)
+
+    # Anna writes Swedish: the preview shows what the person will receive.
+    written = "Hej! Jag hjälper dig gärna att hitta en bostad."
+    writing_in.select_option("sv")
+    page.get_by_role("textbox", name="Svar", exact=True).fill(written)
+    expect(preview).to_contain_text("maskinöversatt till ukrainska", timeout=15_000)
+    expect(preview.locator(".text")).to_contain_text(written)
+    previewed = preview.locator(".text").text_content() or ""
+    screenshot(page, "coordinator-translation-preview")
+    assert axe_violations(page, "main") == []
+
+    page.get_by_role("button", name="Skicka").click()
+    sent = transcript.locator("li.msg.coordinator").last
+    expect(sent).to_contain_text("Skickat som maskinöversättning till ukrainska.")
+    expect(sent.locator('.text[lang="sv"]')).to_have_text(written)
+
+    # The person receives the translation, the marker in Ukrainian and the original beneath.
+    answer = person.http.get(f"/api/v1/conversations/{person.id}/messages").json()["messages"][-1]
+    assert (answer["sender"], answer["sender_name"]) == ("coordinator", "Anna")
+    assert answer["text"] == previewed
+    marker = render_response(
+        "utter_machine_translation_original", "uk", "example", {"source": "Svenska"}
+    ).text
+    assert is_cyrillic(marker)
+    translated, original = answer["text"].split(f"\n\n— {marker}\n")
+    assert original == written and translated.strip() and translated != written
+
+    # Both texts are stored.
+    message = next(m for m, _ in stored(system, person.id) if m.id == answer["id"])
+    assert (message.text, message.original_text, message.original_language) == (
+        answer["text"],
+        written,
+        "sv",
+    )
+
+    # What the person received is one click away in the transcript.
+    sent.locator("summary").click()
+    expect(sent.locator('details .text[lang="uk"]')).to_contain_text(marker)
+    screenshot(page, "coordinator-translation-sent")
+    assert axe_violations(page, "main") == []
