@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fallback import ActionHandleFallback
+from bot.language import SUPPORTED_LANGUAGES
 from bot.nlg.render import render_response
 
 
@@ -150,3 +152,22 @@ async def test_after_coming_back_from_the_coordinator_the_count_starts_again() -
         user("nlu_fallback"),
     ]
     assert await responses(events) == ["utter_default"]
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_every_language_offers_the_same_topics_and_never_chit_chat(language: str) -> None:
+    english = payloads({"buttons": render_response("utter_did_you_mean", "en", "example").buttons})
+    offered = payloads(
+        {"buttons": render_response("utter_did_you_mean", language, "example").buttons}
+    )
+    assert offered == english
+    assert offered[-1] == "/request_human"
+    never = {"/nlu_fallback", "/out_of_scope", "/greet", "/goodbye", "/affirm", "/deny"}
+    assert not never & set(offered)
+
+
+async def test_yes_and_no_in_the_ranking_are_passed_over() -> None:
+    ranking = [("nlu_fallback", 0.5), ("deny", 0.3), ("affirm", 0.25), ("ask_housing", 0.2)]
+    ranking += [("ask_contact", 0.15)]
+    (message,) = await said([user("nlu_fallback", ranking, language="sv")])
+    assert payloads(message) == ["/ask_housing", "/ask_contact", "/request_human"]
