@@ -239,7 +239,7 @@ def cross_validation(args: argparse.Namespace) -> int:
             language = languages.get(result["text"].strip(), "unknown")
             by_language[language].append(Prediction(result["intent"], ranking))
     lines, data = report_lines(
-        "NLU cross-validation (5 folds) per language",
+        "NLU cross-validation per language",
         by_language,
         fallback_settings(args.config),
         ambiguity_known=False,
