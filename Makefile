@@ -93,11 +93,18 @@ test-conversations: train ## Rasa conversation tests (tests/test_*.yml)
 	$(RASA) test core --stories tests --fail-on-prediction-errors --out reports/rasa-core
 
 .PHONY: nlu-eval
-nlu-eval: install ## Cross-validate the NLU; per-language precision, recall, F1 in reports/
+nlu-eval: install ## Cross-validate the NLU (15 min), then score the held-out set as deployed; reports/
 	rm -rf reports/nlu-cv
 	$(RASA) test nlu --nlu data/nlu --config config.yml --cross-validation --folds 5 \
 	  --successes --out reports/nlu-cv
-	$(PY) scripts/nlu_report.py --results reports/nlu-cv --nlu data/nlu --out reports
+	$(PY) scripts/nlu_report.py cv --results reports/nlu-cv --nlu data/nlu --out reports
+	@$(MAKE) --no-print-directory nlu-heldout
+
+.PHONY: nlu-heldout
+nlu-heldout: train ## Score the model on the independent held-out set (tests/nlu_heldout/) as deployed
+	$(VENV_RASA)/bin/python scripts/nlu_parse.py --model $(MODEL) --data tests/nlu_heldout \
+	  --out reports/nlu-heldout-parses.json
+	$(PY) scripts/nlu_report.py heldout --parses reports/nlu-heldout-parses.json --out reports
 
 .PHONY: test
 test: ## Everything: lint, types, data validation, training, conversation tests, pytest

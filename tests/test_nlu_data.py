@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,50 @@ def test_every_language_trains_the_same_intents() -> None:
     assert "ask_integration_plan" in english
     for language in SUPPORTED_LANGUAGES:
         assert intents(language) == english, language
+
+
+HELD_OUT = PROJECT_ROOT / "tests" / "nlu_heldout"
+
+
+def training_examples() -> dict[str, set[str]]:
+    """Every training example, normalised, with the intents it is an example of."""
+    found: dict[str, set[str]] = {}
+    for path in NLU.glob("*/*.yml"):
+        for item in yaml.safe_load(path.read_text())["nlu"]:
+            if "intent" in item:
+                for text in examples(item["examples"]):
+                    found.setdefault(normalised(text), set()).add(item["intent"])
+    return found
+
+
+def held_out_examples() -> list[tuple[str, str]]:
+    found = []
+    for path in sorted(HELD_OUT.glob("*.yml")):
+        for item in yaml.safe_load(path.read_text())["nlu"]:
+            found += [(item["intent"], normalised(text)) for text in examples(item["examples"])]
+    return found
+
+
+def normalised(text: str) -> str:
+    without_annotations = re.sub(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})", r"\1", text)
+    return " ".join(re.findall(r"\w+", without_annotations.lower()))
+
+
+def test_the_held_out_set_is_never_trained_on() -> None:
+    training = training_examples()
+    held_out = held_out_examples()
+    assert len(held_out) >= 4 * 60
+    # Counted, never printed: the held-out sentences stay out of sight of whoever writes
+    # training data. One or two words ("hi", "kiitos", "no thanks") are what everybody
+    # writes, and the model needs them; a sentence of three words or more is never trained on.
+    sentences = [text for _, text in held_out if len(text.split()) >= 3]
+    assert sum(1 for text in sentences if text in training) == 0
+
+
+def test_the_held_out_set_asks_for_every_intent_of_the_domain() -> None:
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+    # inform answers the booking form's questions, which mean nothing outside it.
+    intents = set(domain["intents"]) - {"inform"}
+    for path in sorted(HELD_OUT.glob("*.yml")):
+        labels = {item["intent"] for item in yaml.safe_load(path.read_text())["nlu"]}
+        assert labels == intents, path.name
