@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
@@ -28,6 +29,7 @@ from bot.db.models import (
     Message,
     utcnow,
 )
+from bot.settings import PROJECT_ROOT
 from tests.support.factories import new_case
 from tests.support.fake_rasa import FakeRasa
 from tests.test_handoff import HANDOFF, RESUMED
@@ -438,3 +440,49 @@ def test_a_reply_telegram_gave_up_on_is_shown_as_not_delivered(
     )
     page = app.get(f"/coordinator/conversations/{cid}")
     assert not_delivered in page.text
+
+
+def visible_text(html: str) -> str:
+    """What a coordinator reads: the page without tags and attribute values."""
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+@pytest.mark.parametrize("language", ["sv", "fi"])
+def test_codes_are_shown_as_words_in_swedish_and_finnish(
+    app: TestClient, settings_env: str, language: str
+) -> None:
+    user("anna")
+    with get_sessionmaker().begin() as session:
+        case = new_case(session)
+        case.plan_state = "in_progress"
+        case_id = case.id
+        session.get_one(Coordinator, session.scalar(select(Coordinator.id))).language = language
+    sign_in(app, "anna")
+    cid, _ = person_in_queue(app)
+    pages = {
+        "queue": app.get("/coordinator/queue").text,
+        "case": app.get(f"/coordinator/cases/{case_id}").text,
+        "cases": app.get("/coordinator/cases?q=olena").text,
+        "conversation": app.get(f"/coordinator/conversations/{cid}").text,
+        "calendar": app.get("/coordinator/calendar").text,
+    }
+    words = texts(language)
+    raw = re.compile(
+        r"\b(not_eligible_yet|in_progress|not_started|employment_area|municipality_and_welfare_area"
+        r"|outside_labour_force|ask_[a-z_]+|request_human|web|api|uk)\b"
+    )
+    for name, html in pages.items():
+        assert not raw.findall(visible_text(html)), (name, raw.findall(visible_text(html)))
+    # What the codes became.
+    assert words["stats_key_api"] in visible_text(pages["queue"])
+    assert words["language_uk"] in visible_text(pages["queue"])
+    assert words["stats_state_in_progress"] in visible_text(pages["cases"])
+    assert words["calendar_empty"] in visible_text(pages["calendar"])
+
+
+def test_every_topic_the_assistant_knows_has_a_word_in_swedish_and_finnish() -> None:
+    intents = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))["intents"]
+    for language in ("sv", "fi"):
+        words = texts(language)
+        missing = [intent for intent in intents if f"topic_{intent}" not in words]
+        assert missing == [], language

@@ -88,6 +88,7 @@ def render(
             clock=_clock,
             when=lambda moment: format_time(moment, language, short=True),
             named=partial(_language_in_view, words),
+            label=partial(_label, words),
             native_name=language_name,
             right_to_left=RIGHT_TO_LEFT,
             **context,
@@ -104,6 +105,14 @@ def redirect(url: str) -> Response:
 
 def not_found(who: SignedIn) -> Response:
     return render("not_found.html", who, status_code=404)
+
+
+def _label(words: dict[str, str], kind: str, code: str | None) -> str:
+    """A code (a channel, a state, an intent) as a word of the view's language; the code
+    itself where the texts have none (never empty)."""
+    if not code:
+        return "–"
+    return words.get(f"{kind}_{code}", code)
 
 
 def _language_in_view(words: dict[str, str], code: str, form: str = "language") -> str:
