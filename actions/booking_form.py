@@ -66,7 +66,6 @@ ASKED_SLOTS = (
 STATE_SLOTS = (
     "booking_moving",
     "booking_case_id",
-    "booking_offered",
     "booking_page",
     "booking_time_request",
     "booking_stopped",

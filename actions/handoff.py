@@ -24,7 +24,6 @@ logger = logging.getLogger(__name__)
 HANDOFF_RESPONSES = {
     HandoffReason.REQUEST_HUMAN: "utter_handoff_waiting",
     HandoffReason.FALLBACK: "utter_handoff_after_fallback",
-    HandoffReason.DATA_REQUEST: "utter_handoff_data_request",
 }
 
 
@@ -70,8 +69,7 @@ def hand_over(
     if opening is not None:
         # Nobody answers for hours, perhaps days: said plainly, with what the person can do.
         dispatcher.utter_message(response="utter_handoff_outside_hours", next_opening=opening)
-    topic = "delete_my_data" if reason == HandoffReason.DATA_REQUEST else previous_topic(tracker)
-    dispatcher.utter_message(json_message=handoff_message(reason, topic))
+    dispatcher.utter_message(json_message=handoff_message(reason, previous_topic(tracker)))
     return [ConversationPaused()]
 
 
@@ -82,10 +80,6 @@ class ActionRequestHuman(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-        reason = (
-            HandoffReason.DATA_REQUEST
-            if intent == "delete_my_data"
-            else HandoffReason.REQUEST_HUMAN
-        )
-        return hand_over(dispatcher, tracker, reason)
+        # A request to erase data never comes here: the gateway erases the chat and offers
+        # the coordinator itself (bot/privacy/, README "Personal data").
+        return hand_over(dispatcher, tracker, HandoffReason.REQUEST_HUMAN)
