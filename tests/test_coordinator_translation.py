@@ -242,7 +242,7 @@ def test_the_person_is_shown_in_the_original_and_translated_once(
         # through English).
         translated = item[item.index(original) :]
         assert '<div class="translation" lang="sv">' in translated
-        assert "Maskinöversättning (uk → en → sv)" in translated
+        assert "Maskinöversättning (ukrainska → engelska → svenska)" in translated
         row = stored[message.id]
         assert (row.language, row.pivot) == ("sv", "en")
         assert html.escape(row.text) in translated
@@ -252,7 +252,7 @@ def test_the_person_is_shown_in_the_original_and_translated_once(
     translations_made.clear()
     fragment = app.get(f"/coordinator/conversations/{person.id}/transcript").text
     assert translations_made == []
-    assert fragment.count("Maskinöversättning (uk → en → sv)") == len(written)
+    assert fragment.count("Maskinöversättning (ukrainska → engelska → svenska)") == len(written)
     person.say("Дякую, чекаю.")
     app.get(f"/coordinator/conversations/{person.id}/transcript")
     assert translations_made == ["Дякую, чекаю."]
@@ -269,7 +269,7 @@ def test_the_queue_shows_the_latest_message_translated_once(
     latest = person_messages(person.id)[-1]
 
     queue = app.get("/coordinator/").text
-    row = re.search(rf'<tr data-conversation="{person.id}">(.*?)</tr>', queue, re.S)
+    row = re.search(rf'<tr data-conversation="{person.id}"[^>]*>(.*?)</tr>', queue, re.S)
     assert row, queue
     stored = stored_translations(person.id)[latest.id]
     assert stored.language == "sv"
@@ -322,7 +322,7 @@ def test_a_finnish_coordinator_reads_and_writes_in_finnish(app: TestClient) -> N
     person, token = taken(app, "uk", coordinator="fi")
     page = app.get(f"/coordinator/conversations/{person.id}").text
     item = message_item(page, person_messages(person.id)[-1].id)
-    assert "Konekäännös (uk → en → fi)" in item
+    assert "Konekäännös (ukraina → englanti → suomi)" in item
     assert [row.language for row in stored_translations(person.id).values()] == ["fi"]
     assert "Asiakkaan kieli: ukraina" in page
     preview = app.post(

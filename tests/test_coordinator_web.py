@@ -218,7 +218,20 @@ def test_closing_then_the_person_writes_again(
     sign_in(app, "anna")
     cid, headers = person_in_queue(app)
     token = csrf(app.get("/coordinator/").text)
-    app.post(f"/coordinator/conversations/{cid}/close", data={"csrf_token": token})
+    # Nobody took it: there is nothing to close yet.
+    untaken = app.post(f"/coordinator/conversations/{cid}/close", data={"csrf_token": token})
+    assert "flash=not_yours" in str(untaken.url)
+    app.post(f"/coordinator/conversations/{cid}/take", data={"csrf_token": token})
+    # The person's request is unanswered: closing asks first, and closes only when confirmed.
+    asked = app.post(f"/coordinator/conversations/{cid}/close", data={"csrf_token": token})
+    assert "confirm=close" in str(asked.url)
+    assert texts("sv")["confirm_close"] in asked.text
+    with get_sessionmaker()() as session:
+        still = session.get(Conversation, cid)
+        assert still is not None and still.state == "human"
+    app.post(
+        f"/coordinator/conversations/{cid}/close", data={"csrf_token": token, "confirmed": "yes"}
+    )
     with get_sessionmaker()() as session:
         closed = session.get(Conversation, cid)
         assert closed is not None and closed.state == "closed"

@@ -104,8 +104,10 @@ def test_urgent_words_lead_the_queue_only_once_per_conversation(proxy: TestClien
     alarmist = Person(proxy, "192.0.2.1")
     assert alarmist.send(text="I am in danger")["state"] == "waiting"
     page = proxy.get(f"/coordinator/conversations/{alarmist.id}").text
+    proxy.post(f"/coordinator/conversations/{alarmist.id}/take", data={"csrf_token": csrf(page)})
     handed = proxy.post(
-        f"/coordinator/conversations/{alarmist.id}/handback", data={"csrf_token": csrf(page)}
+        f"/coordinator/conversations/{alarmist.id}/handback",
+        data={"csrf_token": csrf(page), "confirmed": "yes"},
     )
     assert handed.status_code == 200
     waiting = Person(proxy, "192.0.2.2")

@@ -201,24 +201,34 @@ class CalendarSlot:
     blocked: bool
     booking: BookingView | None
     case_number: str | None
+    coordinator_id: int | None = None
+    coordinator_name: str | None = None
 
 
 def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def week_slots(session: Session, coordinator_id: int, monday: date) -> list[CalendarSlot]:
+def week_slots(
+    session: Session, coordinator_id: int | None, monday: date, *, municipality: str | None = None
+) -> list[CalendarSlot]:
+    """One coordinator's slots of the week, or (`coordinator_id` None) every slot of the
+    `municipality`, each with its coordinator's name."""
     start = helsinki_to_utc(monday, datetime.min.time())
     end = helsinki_to_utc(monday + timedelta(days=7), datetime.min.time())
-    slots = session.scalars(
-        select(AppointmentSlot)
-        .where(
-            AppointmentSlot.coordinator_id == coordinator_id,
-            AppointmentSlot.starts_at >= start,
-            AppointmentSlot.starts_at < end,
-        )
-        .order_by(AppointmentSlot.starts_at)
+    whose = (
+        AppointmentSlot.coordinator_id == coordinator_id
+        if coordinator_id is not None
+        else AppointmentSlot.municipality == municipality
+    )
+    rows = session.execute(
+        select(AppointmentSlot, Coordinator.display_name)
+        .outerjoin(Coordinator, Coordinator.id == AppointmentSlot.coordinator_id)
+        .where(whose, AppointmentSlot.starts_at >= start, AppointmentSlot.starts_at < end)
+        .order_by(AppointmentSlot.starts_at, AppointmentSlot.id)
     ).all()
+    slots = [slot for slot, _ in rows]
+    names = {slot.id: name for slot, name in rows}
     bookings: dict[int, tuple[Booking, str | None]] = {}
     if slots:
         for booking, number in session.execute(
@@ -242,6 +252,8 @@ def week_slots(session: Session, coordinator_id: int, monday: date) -> list[Cale
                 blocked=slot.blocked,
                 booking=BookingView.of(booked[0]) if booked else None,
                 case_number=booked[1] if booked else None,
+                coordinator_id=slot.coordinator_id,
+                coordinator_name=names.get(slot.id),
             )
         )
     return result

@@ -175,9 +175,12 @@ class BookingRepository:
 
     # --- The coordinator's calendar -------------------------------------------------------
 
-    def week_slots(self, coordinator_id: int, monday: date) -> list[CalendarSlot]:
+    def week_slots(
+        self, coordinator_id: int | None, monday: date, *, municipality: str | None = None
+    ) -> list[CalendarSlot]:
+        """One coordinator's week, or with `coordinator_id` None the municipality's."""
         with self._sessions() as session:
-            return week_slots(session, coordinator_id, monday)
+            return week_slots(session, coordinator_id, monday, municipality=municipality)
 
     def add_slot(self, item: SlotInput, now: datetime) -> None:
         """Raises `SlotInputError` with the reason when the slot cannot be added."""

@@ -29,6 +29,7 @@ from bot.language import (
     language_name,
 )
 from bot.nlg.content import get_catalog
+from bot.nlg.origin import origin_of, renderable
 from bot.nlg.render import render_response
 from bot.runtime import get_settings
 from bot.translation.languages import conversation_languages, reachable
@@ -182,10 +183,10 @@ class Router:
             # events go too; the conversation stays, emptied, for the reply offering the
             # coordinator.
             await asyncio.to_thread(self._store.erase, conversation.id, keep_conversation=True)
-        outgoing = [Reply(str(r["text"]), _buttons(r)) for r in replies if r.get("text")]
+        outgoing = [_reply(r) for r in replies if r.get("text")]
         if outgoing and len(received.rasa_text) >= LONG_MESSAGE_CHARS:
             hint = render_response("utter_long_message_hint", language, conversation.municipality)
-            outgoing.append(Reply(hint.text, hint.buttons))
+            outgoing.append(Reply(hint.text, hint.buttons, response_name="utter_long_message_hint"))
         outgoing = await translation.for_person_from_assistant(
             outgoing, language, municipality=conversation.municipality
         )
@@ -269,7 +270,12 @@ class Router:
 
         def rendered() -> list[Reply]:
             return [
-                Reply(message.text, message.buttons)
+                Reply(
+                    message.text,
+                    message.buttons,
+                    response_name=name,
+                    response_arguments=renderable(arguments) or None,
+                )
                 for name in responses
                 for message in [
                     render_response(name, content or language, conversation.municipality, arguments)
@@ -396,6 +402,18 @@ class Router:
             typed=inbound.intent is None and inbound.payload is None,
             message_language=message_language,
         )
+
+
+def _reply(reply: dict[str, Any]) -> Reply:
+    """One of Rasa's answers, with the content it was rendered from where Rasa's channel
+    passed that on (bot/rasa_channel.py)."""
+    origin = origin_of(reply)
+    return Reply(
+        str(reply["text"]),
+        _buttons(reply),
+        response_name=origin.name if origin else None,
+        response_arguments=(origin.arguments or None) if origin else None,
+    )
 
 
 def _buttons(reply: dict[str, Any]) -> list[dict[str, str]]:

@@ -121,6 +121,10 @@ class Reply:
     buttons: list[dict[str, Any]] = field(default_factory=list)
     original_text: str | None = None
     original_language: str | None = None
+    # The assistant's content this was rendered from (response name and variables), so the
+    # coordinator can read it re-rendered in their own language; None for anything else.
+    response_name: str | None = None
+    response_arguments: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -310,6 +314,8 @@ class ConversationStore(MessageDelivery):
                     next_delivery_at=lease,
                     original_text=reply.original_text,
                     original_language=reply.original_language,
+                    response_name=reply.response_name,
+                    response_arguments=reply.response_arguments or None,
                 )
                 for reply in replies
             ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Final
 
 from bot.conversations.store import Reply
@@ -160,7 +161,8 @@ async def for_person_from_assistant(
         body, *titles = texts
         if body is None:
             return reply
-        return Reply(
+        return replace(
+            reply,
             text=body.text,
             buttons=[
                 {**button, "title": title.text if title is not None else button["title"]}
@@ -177,10 +179,5 @@ async def for_person_from_assistant(
         "utter_machine_translated_answer", person_language, municipality, {}
     )
     last = messages[-1]
-    messages[-1] = Reply(
-        text=f"{last.text}\n\n{notice}",
-        buttons=last.buttons,
-        original_text=last.original_text,
-        original_language=last.original_language,
-    )
+    messages[-1] = replace(last, text=f"{last.text}\n\n{notice}")
     return messages

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -45,18 +46,38 @@ def _week_of(moment: datetime) -> str:
     return moment.astimezone(HELSINKI).date().isoformat()
 
 
+# The calendar shows the coordinator's own slots, or everyone's of their municipality.
+SHOW_MINE = "mine"
+SHOW_EVERYONE = "everyone"
+
+
 async def _calendar(
-    who: SignedIn, monday: date, notice: str | None, status_code: int = 200
+    who: SignedIn,
+    monday: date,
+    notice: str | None,
+    status_code: int = 200,
+    show: str = SHOW_MINE,
 ) -> Response:
+    everyone = show == SHOW_EVERYONE
+    slots = await asyncio.to_thread(
+        partial(
+            _repository().week_slots,
+            None if everyone else who.id,
+            monday,
+            municipality=who.municipality,
+        )
+    )
     return render(
         "calendar.html",
         who,
         status_code=status_code,
-        slots=await asyncio.to_thread(_repository().week_slots, who.id, monday),
+        slots=slots,
         monday=monday,
         previous=monday - timedelta(days=7),
         following=monday + timedelta(days=7),
         flash=notice,
+        show=SHOW_EVERYONE if everyone else SHOW_MINE,
+        shows=(SHOW_MINE, SHOW_EVERYONE),
     )
 
 
@@ -65,7 +86,9 @@ async def calendar_page(request: Request, who: SignedIn) -> Response:
         monday = week_start(date.fromisoformat(request.query_params.get("week", "")))
     except ValueError:
         monday = _this_week()
-    return await _calendar(who, monday, flash(request, who))
+    return await _calendar(
+        who, monday, flash(request, who), show=request.query_params.get("show", SHOW_MINE)
+    )
 
 
 def _slot_input(who: SignedIn, form: dict[str, str]) -> SlotInput:

@@ -17,8 +17,9 @@ from bot.cases import audit
 from bot.conversations.rasa_client import RasaUnavailableError
 from bot.conversations.translation import for_person_from_coordinator
 from bot.coordinator import translation
+from bot.coordinator.assistant import glossary
 from bot.coordinator.auth import SignedIn
-from bot.coordinator.conversation_service import ConversationService
+from bot.coordinator.conversation_service import ConversationService, may_end
 from bot.coordinator.live import stream
 from bot.coordinator.rendering import (
     coordinator_language,
@@ -36,6 +37,9 @@ from bot.http.ratelimit import RateLimits, retry_after_header
 from bot.privacy.erasure import ErasureReason, erase_conversation
 from bot.privacy.export import as_json, download, export_conversation
 from bot.privacy.tracker import get_tracker_store
+
+# Where the page opens after taking or replying: the reply form, with the latest messages.
+REPLY_ANCHOR = "reply-form"
 
 
 def _service() -> ConversationService:
@@ -57,12 +61,16 @@ async def _transcript_context(
     if context is None:
         return None
     conversation: Conversation = context["conversation"]
-    context["readings"] = await translation.readings(
-        context["messages"],
-        context.pop("stored_readings"),
-        language,
-        conversation.municipality,
-        sessions,
+    context["readings"], context["glossary"] = await asyncio.gather(
+        translation.readings(
+            context["messages"],
+            context.pop("stored_readings"),
+            language,
+            conversation.municipality,
+            sessions,
+        ),
+        # The assistant's own answers re-rendered from the content: no translation needed.
+        asyncio.to_thread(glossary, context["messages"], language, conversation.municipality),
     )
     return context
 
@@ -115,7 +123,17 @@ async def _conversation_response(
     form = await _reply_form(
         context["conversation"], who, draft=draft, source_language=source_language
     )
-    return render("conversation.html", who, flash=flash(request, who), reply_form=form, **context)
+    confirm = request.query_params.get("confirm")
+    return render(
+        "conversation.html",
+        who,
+        flash=flash(request, who),
+        reply_form=form,
+        confirm=confirm if confirm in ("close", "handback") else None,
+        may_end=may_end(context["conversation"], who),
+        open_more=request.query_params.get("flash") == "erase_needs_reason",
+        **context,
+    )
 
 
 async def conversation_page(request: Request, who: SignedIn) -> Response:
@@ -177,7 +195,7 @@ async def take_conversation(request: Request, who: SignedIn) -> Response:
         names=[who.first_name],
     )
     if await asyncio.to_thread(service.take, conversation_id, who, conversation.language, message):
-        return redirect(f"/coordinator/conversations/{conversation_id}")
+        return redirect(f"/coordinator/conversations/{conversation_id}#{REPLY_ANCHOR}")
     return redirect("/coordinator/?flash=taken_by_other")
 
 
@@ -252,7 +270,7 @@ async def reply(request: Request, who: SignedIn) -> Response:
             _service().reply, conversation_id, who, draft.conversation.language, message
         ):
             return not_yours
-    return redirect(f"/coordinator/conversations/{conversation_id}")
+    return redirect(f"/coordinator/conversations/{conversation_id}#{REPLY_ANCHOR}")
 
 
 def _too_many_previews(request: Request, who: SignedIn) -> Response | None:
@@ -290,7 +308,7 @@ async def note(request: Request, who: SignedIn) -> Response:
     text = str((await request.form()).get("text") or "").strip()[:2000]
     if text:
         await asyncio.to_thread(_service().note, conversation_id, who, text)
-    return redirect(f"/coordinator/conversations/{conversation_id}")
+    return redirect(f"/coordinator/conversations/{conversation_id}#notes")
 
 
 async def _end_handoff(request: Request, who: SignedIn, *, closing: bool) -> Response:
@@ -302,6 +320,12 @@ async def _end_handoff(request: Request, who: SignedIn, *, closing: bool) -> Res
     service = _service()
     if not await asyncio.to_thread(service.may_end, conversation_id, who):
         return redirect(f"/coordinator/conversations/{conversation_id}?flash=not_yours")
+    confirmed = (await request.form()).get("confirmed") == "yes"
+    if not confirmed and await asyncio.to_thread(service.unanswered, conversation_id):
+        # The person's last message is unanswered: asked again, on the page itself (no
+        # script needed), before the conversation leaves the coordinator.
+        action = "close" if closing else "handback"
+        return redirect(f"/coordinator/conversations/{conversation_id}?confirm={action}#confirm")
     try:
         await request.app.state.rasa.resume(conversation_id)
     except RasaUnavailableError:
@@ -332,7 +356,7 @@ async def link_to_case(request: Request, who: SignedIn) -> Response:
         and await asyncio.to_thread(_service().visible, conversation_id, who) is None
     ):
         return not_found(who)
-    return redirect(f"/coordinator/conversations/{conversation_id}?flash=link_{outcome}")
+    return redirect(f"/coordinator/conversations/{conversation_id}?flash=link_{outcome}#summary")
 
 
 # The reasons a coordinator may give; the audit log keeps the reason, never content.
@@ -349,7 +373,9 @@ async def erase(request: Request, who: SignedIn) -> Response:
         return not_found(who)
     reason = str((await request.form()).get("reason") or "")
     if reason not in ERASURE_REASONS:
-        return redirect(f"/coordinator/conversations/{conversation_id}?flash=erase_needs_reason")
+        return redirect(
+            f"/coordinator/conversations/{conversation_id}?flash=erase_needs_reason#erase-form"
+        )
     await asyncio.to_thread(
         erase_conversation,
         get_sessionmaker(),

@@ -5,17 +5,22 @@ never shows a coordinator a conversation of a municipality they may not see."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.bookings.service import BookingView
+from bot.bookings.times import as_utc
 from bot.cases import audit
 from bot.cases.linking import link_directly
 from bot.conversations.store import Reply
 from bot.coordinator.auth import SignedIn
 from bot.coordinator.translation import stored_readings
 from bot.db.models import (
+    Booking,
     ChannelIdentity,
     ClientCase,
     Conversation,
@@ -79,6 +84,72 @@ def linked_case_of(session: Session, conversation_id: str) -> ClientCase | None:
     )
 
 
+@dataclass(frozen=True)
+class Summary:
+    """What the person already did, for the panel beside the transcript: the topics the
+    assistant recognised in their messages, their answers to the responsibility triage
+    (question and answer message), their bookings and the interpreter languages asked for.
+    The linked case is the view's `case`."""
+
+    topics: list[str] = field(default_factory=list)
+    triage: list[tuple[Message, Message | None]] = field(default_factory=list)
+    bookings: list[BookingView] = field(default_factory=list)
+    interpreters: list[str] = field(default_factory=list)
+    handoff_requested_at: datetime | None = None
+
+
+# The assistant's triage questions (data/content/*/triage.yml) start with this.
+TRIAGE_QUESTION = "utter_ask_triage_"
+# Intents that say nothing about what the person wanted.
+NOT_A_TOPIC = frozenset(
+    {"greet", "goodbye", "thank", "affirm", "deny", "inform", "nlu_fallback", "bot_challenge"}
+)
+
+
+def summary(session: Session, conversation: Conversation, messages: list[Message]) -> Summary:
+    topics: list[str] = []
+    for message in messages:
+        if message.intent and message.intent not in NOT_A_TOPIC and message.intent not in topics:
+            topics.append(message.intent)
+    triage: list[tuple[Message, Message | None]] = []
+    for index, message in enumerate(messages):
+        if (message.response_name or "").startswith(TRIAGE_QUESTION):
+            answer = next(
+                (m for m in messages[index + 1 :] if m.sender == MessageSender.USER), None
+            )
+            triage.append((message, answer))
+    bookings = [
+        BookingView.of(booking)
+        for booking in session.scalars(
+            select(Booking).where(Booking.conversation_id == conversation.id).order_by(Booking.id)
+        )
+    ]
+    interpreters = sorted(
+        {b.details.interpreter_language for b in bookings if b.details.interpreter_language}
+    )
+    return Summary(
+        topics=topics,
+        triage=triage,
+        bookings=bookings,
+        interpreters=interpreters,
+        handoff_requested_at=as_utc(conversation.handoff_requested_at)
+        if conversation.handoff_requested_at
+        else None,
+    )
+
+
+def last_question_unanswered(messages: list[Message]) -> bool:
+    """The person wrote after the coordinator last answered (or no coordinator answered at
+    all): handing back or closing now would leave that unanswered."""
+    last_person = max((m.id for m in messages if m.sender == MessageSender.USER), default=None)
+    if last_person is None:
+        return False
+    last_reply = max(
+        (m.id for m in messages if m.sender == MessageSender.COORDINATOR), default=None
+    )
+    return last_reply is None or last_reply < last_person
+
+
 def may_reply(conversation: Conversation, who: SignedIn) -> bool:
     return conversation.state == ConversationState.HUMAN and (
         conversation.coordinator_id == who.id or who.is_administrator
@@ -103,7 +174,13 @@ def assistant_row(
         sender_name=sender_name,
         original_text=message.original_text,
         original_language=message.original_language,
+        response_name=message.response_name,
+        response_arguments=message.response_arguments,
     )
+
+
+def may_end(conversation: Conversation, who: SignedIn) -> bool:
+    return conversation.state == ConversationState.HUMAN and conversation.coordinator_id == who.id
 
 
 class ConversationService:
@@ -130,11 +207,14 @@ class ConversationService:
                     detail=conversation_id,
                 )
             session.flush()  # the audit entry is written before the rows are detached
-            session.expunge_all()
             messages = transcript(session, conversation_id)
+            described = summary(session, conversation, messages)
+            session.expunge_all()
             return {
                 "conversation": conversation,
                 "messages": messages,
+                "summary": described,
+                "unanswered": last_question_unanswered(messages),
                 "stored_readings": stored_readings(session, messages, language),
                 "notes": notes(session, conversation_id),
                 "case": case,
@@ -199,12 +279,14 @@ class ConversationService:
                 )
 
     def may_end(self, conversation_id: str, who: SignedIn) -> bool:
+        """Only the coordinator who took a conversation hands it back or closes it."""
         with self._sessions() as session:
             conversation = conversation_of(session, conversation_id, who)
-            if conversation is None:
-                return False
-            owner = conversation.coordinator_id
-            return owner in (None, who.id) or who.is_administrator
+            return conversation is not None and may_end(conversation, who)
+
+    def unanswered(self, conversation_id: str) -> bool:
+        with self._sessions() as session:
+            return last_question_unanswered(transcript(session, conversation_id))
 
     def end(self, conversation_id: str, who: SignedIn, *, closing: bool) -> bool:
         """Hands the conversation back to the assistant, or closes it."""

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.bookings.times import HELSINKI, as_utc
 from bot.coordinator.auth import SignedIn
 from bot.coordinator.translation import Reading, stored_readings
 from bot.db.models import (
+    Booking,
     ChannelIdentity,
     ClientCase,
     Conversation,
@@ -23,6 +25,46 @@ from bot.db.models import (
     Message,
 )
 from bot.handoff.state_machine import HandoffReason
+
+URGENT_REASONS = (
+    HandoffReason.URGENT,
+    HandoffReason.URGENT_AGAIN,
+    HandoffReason.URGENT_MANY_FROM_NETWORK,
+)
+# The most conversations a search shows; the newest first.
+SEARCH_LIMIT = 50
+# A search shorter than this would match nearly everything.
+SEARCH_MIN_CHARS = 2
+SEARCH_MAX_CHARS = 100
+
+
+class QueueFilter(StrEnum):
+    ALL = "all"
+    MINE = "mine"  # taken by the signed-in coordinator
+    UNASSIGNED = "unassigned"  # waiting, nobody has taken them
+    URGENT = "urgent"  # someone may be in danger
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """What the coordinator asked the queue to show: a filter, and a search over every
+    conversation of their municipality (name, case number, phone or e-mail, any text)."""
+
+    filter: QueueFilter = QueueFilter.ALL
+    query: str = ""
+
+    @classmethod
+    def of(cls, params: Any) -> QueueView:
+        try:
+            chosen = QueueFilter(str(params.get("filter") or QueueFilter.ALL))
+        except ValueError:
+            chosen = QueueFilter.ALL
+        query = " ".join(str(params.get("q") or "").split())[:SEARCH_MAX_CHARS]
+        return cls(chosen, query if len(query) >= SEARCH_MIN_CHARS else "")
+
+    @property
+    def searching(self) -> bool:
+        return bool(self.query)
 
 
 @dataclass(frozen=True)
@@ -38,10 +80,15 @@ class QueueEntry:
     linked_case: str | None
     # The person's latest message (detached from its session), for its text and language.
     last_message: Message | None
+    coordinator_id: int | None = None
 
     @property
     def last_text(self) -> str | None:
         return self.last_message.text if self.last_message is not None else None
+
+    @property
+    def urgent(self) -> bool:
+        return self.reason in URGENT_REASONS
 
 
 def _visible(query: Any, who: SignedIn) -> Any:
@@ -52,15 +99,77 @@ def _visible(query: Any, who: SignedIn) -> Any:
     )
 
 
-def queue(session: Session, who: SignedIn) -> list[QueueEntry]:
-    """Handed-over conversations, oldest first: waiting ones, then those with a person."""
-    rows = session.execute(
+def _like(query: str) -> str:
+    escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _matching(session: Session, who: SignedIn, query: str) -> list[str]:
+    """The ids of the conversations the coordinator may see whose messages, linked case
+    (name or number) or bookings (name, phone or e-mail) contain `query`."""
+    pattern = _like(query)
+    in_messages = select(Message.conversation_id).where(
+        func.lower(Message.text).like(pattern, escape="\\")
+    )
+    in_cases = (
+        select(ChannelIdentity.external_id)
+        .join(ClientCase, ClientCase.id == ChannelIdentity.case_id)
+        .where(
+            or_(
+                func.lower(ClientCase.full_name).like(pattern, escape="\\"),
+                func.lower(ClientCase.case_number).like(pattern, escape="\\"),
+            )
+        )
+    )
+    in_bookings = select(Booking.conversation_id).where(
+        or_(
+            func.lower(Booking.contact_name).like(pattern, escape="\\"),
+            func.lower(Booking.contact).like(pattern, escape="\\"),
+        )
+    )
+    found = session.scalars(
         _visible(
-            select(Conversation, Coordinator.display_name)
-            .outerjoin(Coordinator, Coordinator.id == Conversation.coordinator_id)
-            .where(Conversation.state.in_((ConversationState.WAITING, ConversationState.HUMAN))),
+            select(Conversation.id).where(
+                or_(
+                    Conversation.id.in_(in_messages),
+                    Conversation.id.in_(in_cases),
+                    Conversation.id.in_(in_bookings),
+                )
+            ),
             who,
-        ).order_by(Conversation.handoff_requested_at, Conversation.id)
+        )
+        .order_by(Conversation.updated_at.desc())
+        .limit(SEARCH_LIMIT)
+    )
+    return list(found)
+
+
+def queue(session: Session, who: SignedIn, view: QueueView | None = None) -> list[QueueEntry]:
+    """Handed-over conversations, oldest first: waiting ones, then those with a person; or
+    with a search, the matching conversations in any state."""
+    view = view or QueueView()
+    query = select(Conversation, Coordinator.display_name).outerjoin(
+        Coordinator, Coordinator.id == Conversation.coordinator_id
+    )
+    if view.searching:
+        query = query.where(Conversation.id.in_(_matching(session, who, view.query)))
+    else:
+        query = query.where(
+            Conversation.state.in_((ConversationState.WAITING, ConversationState.HUMAN))
+        )
+    if view.filter == QueueFilter.MINE:
+        query = query.where(
+            Conversation.state == ConversationState.HUMAN, Conversation.coordinator_id == who.id
+        )
+    elif view.filter == QueueFilter.UNASSIGNED:
+        query = query.where(Conversation.state == ConversationState.WAITING)
+    elif view.filter == QueueFilter.URGENT:
+        query = query.where(
+            Conversation.handoff_reason.in_(URGENT_REASONS),
+            Conversation.state.in_((ConversationState.WAITING, ConversationState.HUMAN)),
+        )
+    rows = session.execute(
+        _visible(query, who).order_by(Conversation.handoff_requested_at, Conversation.id)
     ).all()
     ids = [conversation.id for conversation, _ in rows]
     linked = (
@@ -89,6 +198,7 @@ def queue(session: Session, who: SignedIn) -> list[QueueEntry]:
             coordinator_name=name,
             linked_case=linked.get(conversation.id),
             last_message=last_messages.get(conversation.id),
+            coordinator_id=conversation.coordinator_id,
         )
         for conversation, name in rows
     ]
@@ -101,6 +211,20 @@ def queue(session: Session, who: SignedIn) -> list[QueueEntry]:
             e.requested_at or datetime.max.replace(tzinfo=HELSINKI),
         ),
     )
+
+
+def waiting(session: Session, who: SignedIn) -> list[tuple[str, datetime | None]]:
+    """Everyone waiting for a coordinator the signed-in one may answer, whatever the view's
+    filter: the tab title counts them, and a new one among them is announced."""
+    rows = session.execute(
+        _visible(
+            select(Conversation.id, Conversation.handoff_requested_at).where(
+                Conversation.state == ConversationState.WAITING
+            ),
+            who,
+        )
+    ).all()
+    return [(cid, as_utc(at) if at else None) for cid, at in rows]
 
 
 def _last_person_messages(session: Session, ids: list[str]) -> dict[str, Message]:
@@ -143,13 +267,15 @@ class QueueService:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
-    def entries(self, who: SignedIn, language: str) -> tuple[list[QueueEntry], dict[int, Reading]]:
-        """The queue, with the translations into `language` made before of each person's
-        latest message."""
+    def entries(
+        self, who: SignedIn, language: str, view: QueueView | None = None
+    ) -> tuple[list[QueueEntry], dict[int, Reading], list[tuple[str, datetime | None]]]:
+        """The queue as `view` asks, with the translations into `language` made before of
+        each person's latest message, and everyone waiting."""
         with self._sessions() as session:
-            entries = queue(session, who)
+            entries = queue(session, who, view)
             latest = [e.last_message for e in entries if e.last_message is not None]
-            return entries, stored_readings(session, latest, language)
+            return entries, stored_readings(session, latest, language), waiting(session, who)
 
     def version(self, who: SignedIn) -> str:
         with self._sessions() as session:

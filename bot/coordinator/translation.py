@@ -25,6 +25,7 @@ from bot.conversations.translation import (
 )
 from bot.db.models import Message, MessageDirection, MessageSender
 from bot.language import is_translated
+from bot.nlg.origin import renderable
 from bot.nlg.render import render_response
 from bot.translation.languages import can_translate
 from bot.translation.service import Translation
@@ -127,6 +128,8 @@ class Preview:
 class QuickReply:
     text: str
     language: str  # the language it is written in, which the form sends as source_language
+    # The same quick reply in the coordinator's language, when it is written in another.
+    gloss: str | None = None
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,12 @@ def quick_replies_for(
         if person_language in written and not is_translated(person_language)
         else coordinator_language
     )
-    return [QuickReply(text, language) for text in written.get(language, [])]
+    replies = written.get(language, [])
+    # The file lists the same replies in the same order in every language.
+    glosses = written.get(coordinator_language, [])
+    if language == coordinator_language or len(glosses) != len(replies):
+        return [QuickReply(text, language) for text in replies]
+    return [QuickReply(text, language, gloss) for text, gloss in zip(replies, glosses, strict=True)]
 
 
 async def preview(
@@ -217,7 +225,14 @@ async def from_assistant(
         render_response, name, person_language, municipality, arguments
     )
     replies = await for_person_from_assistant(
-        [Reply(rendered.text, rendered.buttons)],
+        [
+            Reply(
+                rendered.text,
+                rendered.buttons,
+                response_name=name,
+                response_arguments=renderable(arguments) or None,
+            )
+        ],
         person_language,
         municipality=municipality,
         names=names,

@@ -146,6 +146,12 @@ class Message(Base):
     # recorded when Rasa asks the NLG endpoint for the answer; for the statistics and the
     # review of what the assistant did not understand.
     intent: Mapped[str | None] = mapped_column(String(64))
+    # An answer of the assistant: the content's response name and the variables it was
+    # rendered with, so the coordinator can read the same answer in their own language
+    # (re-rendered, not translated). The variables may hold personal data; they go with
+    # the row when the conversation is erased.
+    response_name: Mapped[str | None] = mapped_column(String(128))
+    response_arguments: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
     translations: Mapped[list[MessageTranslation]] = relationship(
@@ -163,6 +169,8 @@ def pending_message(
     *,
     original_text: str | None = None,
     original_language: str | None = None,
+    response_name: str | None = None,
+    response_arguments: dict[str, Any] | None = None,
 ) -> Message:
     """An outbound message made outside a turn, for the caller's own transaction."""
     return Message(
@@ -176,6 +184,8 @@ def pending_message(
         status=MessageStatus.PENDING,
         original_text=original_text,
         original_language=original_language,
+        response_name=response_name,
+        response_arguments=response_arguments or None,
     )
 
 

@@ -15,6 +15,7 @@ from bot.http.shared_secret import bearer_token, secret_matches
 from bot.language import language_name
 from bot.nlg.content import RenderedMessage
 from bot.nlg.intents import recognised_intent, record_intent
+from bot.nlg.origin import RESPONSE_KEY, Origin, renderable
 from bot.nlg.render import message_context, render_response
 from bot.runtime import get_settings
 from bot.translation.languages import reachable_translated_languages
@@ -76,4 +77,6 @@ async def nlg_endpoint(request: Request) -> JSONResponse:
         language = arguments["language"]
     # Content and package metadata are read from disk on first use: off the event loop.
     message = await asyncio.to_thread(_render, name, language, municipality, arguments)
-    return JSONResponse(message.as_nlg_response())
+    # Which content this is, for the coordinator's reading of it (bot/nlg/origin.py).
+    origin = Origin(name, renderable(arguments if isinstance(arguments, dict) else None))
+    return JSONResponse({**message.as_nlg_response(), RESPONSE_KEY: origin.as_json()})
