@@ -178,10 +178,17 @@ def test_every_route_with_another_municipalitys_ids_is_not_found_and_writes_noth
             assert snapshot() == before, f"{method} {url} wrote something"
 
     # The lists show nothing of the other municipality either.
+    # The queue's search and filters and everyone's calendar included: the search finds
+    # these in `example` (tests/test_coordinator_desk.py), and nothing of it here.
     for page in ("/coordinator/", "/coordinator/queue", "/coordinator/cases?q=Olena",
-                 "/coordinator/calendar", "/coordinator/review"):  # fmt: skip
+                 "/coordinator/calendar", "/coordinator/review",
+                 "/coordinator/?q=person", "/coordinator/queue?q=person",
+                 "/coordinator/?q=Othertown", "/coordinator/?q=040+1234567",
+                 "/coordinator/?filter=unassigned", "/coordinator/?filter=urgent&q=please",
+                 "/coordinator/calendar?show=everyone"):  # fmt: skip
         text = client.get(page).text
         assert other_municipality["conversation_id"] not in text, page
+        assert "040 1234567" not in text, page
         assert "Othertown" not in text, page
         assert "a person please" not in text, page
     # The figures are the coordinator's own municipality's, whatever the address asks for.

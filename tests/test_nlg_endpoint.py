@@ -49,7 +49,9 @@ def test_renders_in_the_language_of_the_message_metadata(client: TestClient) -> 
         "title": "The integration plan",
         "payload": "/ask_integration_plan",
     }
-    assert set(texts["sv"]) == {"text", "buttons"}
+    # And which content it is, for the coordinator's reading (bot/nlg/origin.py).
+    assert set(texts["sv"]) == {"text", "buttons", "lotsen_response"}
+    assert texts["sv"]["lotsen_response"] == {"name": "utter_greet", "arguments": {}}
 
 
 def test_an_argument_language_wins_over_the_metadata(client: TestClient) -> None:
@@ -58,6 +60,7 @@ def test_an_argument_language_wins_over_the_metadata(client: TestClient) -> None
         client, rasa_body("utter_language_changed", {"language": "en"}, language="uk")
     ).json()
     assert english["text"] != ukrainian["text"]
+    assert ukrainian["lotsen_response"]["arguments"] == {"language": "uk"}
     assert any("\u0400" <= ch <= "\u04ff" for ch in ukrainian["text"])
 
 
