@@ -73,18 +73,28 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
-def axe_violations(page: Page | Frame, selector: str) -> list[dict[str, object]]:
-    """Serious and critical WCAG 2.1 A/AA violations inside `selector`, by axe-core.
-    Evaluated through the DevTools protocol, so the page's strict CSP (no inline scripts)
-    stays on while it is checked."""
+WCAG_21_AA = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
+# WCAG 2.2 AA as well: among others the target size (2.5.8), 24 × 24 px at the least.
+WCAG_22_AA = (*WCAG_21_AA, "wcag22aa")
+
+
+def axe_violations(
+    page: Page | Frame,
+    selector: str,
+    tags: tuple[str, ...] = WCAG_21_AA,
+    impacts: tuple[str, ...] = ("serious", "critical"),
+) -> list[dict[str, object]]:
+    """Violations of the `impacts` given (serious and critical unless asked) of the WCAG
+    levels in `tags` (2.1 A/AA unless asked) inside `selector`, by axe-core. Evaluated
+    through the DevTools protocol, so the page's strict CSP (no inline scripts) stays on
+    while it is checked."""
     page.evaluate(AXE.read_text(encoding="utf-8"))
     results = page.evaluate(
-        """async (selector) => {
-            const r = await axe.run(selector, {runOnly: {type: 'tag',
-                values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
+        """async ([selector, tags]) => {
+            const r = await axe.run(selector, {runOnly: {type: 'tag', values: tags}});
             return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
                 nodes: v.nodes.map(n => n.target.join(' '))}));
         }""",
-        selector,
+        [selector, list(tags)],
     )
-    return [v for v in results if v["impact"] in ("serious", "critical")]
+    return [v for v in results if v["impact"] in impacts]

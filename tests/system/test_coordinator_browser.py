@@ -19,11 +19,22 @@ from bot.db import make_engine
 from bot.db.models import CoordinatorRole, Message, MessageTranslation
 from bot.nlg.render import render_response
 from bot.settings import PROJECT_ROOT
-from tests.support.browser import axe_violations, screenshot, widget_chat, widget_frame
+from tests.support.browser import (
+    WCAG_22_AA,
+    axe_violations,
+    screenshot,
+    widget_chat,
+    widget_frame,
+)
 from tests.support.running import Person, is_cyrillic, texts
 from tests.support.system import RunningSystem
 
 pytestmark = pytest.mark.integration
+
+SV = app_texts("sv")
+FI = app_texts("fi")
+# The coordinator's laptop.
+LAPTOP = {"width": 1280, "height": 800}
 
 PASSWORD = "a long enough password"
 
@@ -100,7 +111,11 @@ def test_a_handed_over_conversation_from_queue_to_reply_and_back(
     screenshot(page, "coordinator-conversation")
     assert axe_violations(page, "main") == []
 
+    # Her last message is unanswered: handing back asks first.
     page.get_by_role("button", name="Lämna tillbaka till chattboten").click()
+    expect(page.locator("#confirm")).to_contain_text(app_texts("sv")["confirm_handback"])
+    expect(page.locator("#confirm")).to_be_focused()
+    page.get_by_role("button", name=app_texts("sv")["confirm_handback_yes"]).click()
     expect(page.get_by_role("heading", name="Överlämnade samtal")).to_be_visible()
     back = person.say("Що таке інтеграційний план?")
     assert back["state"] == "bot"
@@ -260,3 +275,155 @@ def test_a_ukrainian_persons_conversation_machine_translated_both_ways(
     expect(sent.locator('details .text[lang="uk"]')).to_contain_text(marker)
     screenshot(page, "coordinator-translation-sent")
     assert axe_violations(page, "main") == []
+
+
+# --- The desk (issue 17), at 1280 × 800 -------------------------------------------------
+
+
+def desk_page(browser: Browser) -> Page:
+    return browser.new_context(viewport=LAPTOP).new_page()
+
+
+def accessible(page: Page) -> None:
+    """axe finds nothing in the coordinator app at WCAG 2.2 AA, the target size included,
+    whatever the impact."""
+    assert (
+        axe_violations(page, "body", WCAG_22_AA, ("minor", "moderate", "serious", "critical")) == []
+    )
+
+
+def test_the_desk_queue_conversation_and_calendar_at_1280(
+    browser: Browser, system: RunningSystem, coordinator: str
+) -> None:
+    # A Ukrainian person answers the real assistant's triage question, then asks for a person.
+    person = Person(system, "uk")
+    question = person.say("так хто ж за мене відповідає, kunta чи työllisyysalue?")
+    assert [b["payload"] for b in question["messages"][0]["buttons"]] == ["/affirm", "/deny"]
+    person.press("/affirm")
+    urgent = Person(system, "en")
+    assert urgent.say("my husband hits me, I am in danger")["state"] == "waiting"
+
+    page = desk_page(browser)
+    sign_in(page, system, coordinator)
+    waiting_before = page.title()
+    assert person.say("Хочу поговорити з людиною")["state"] == "waiting"
+    row = page.locator(f'tr[data-conversation="{person.id}"]')
+    expect(row).to_be_visible(timeout=15_000)
+    # The tab title counts who waits and says when someone new arrived.
+    expect(page).to_have_title(re.compile(re.escape(SV["new_waiting_in_title"])))
+    assert page.title() != waiting_before
+    # Urgent in words, first in the queue.
+    urgent_row = page.locator(f'tr[data-conversation="{urgent.id}"]')
+    expect(urgent_row.locator(".urgent-badge")).to_have_text(SV["urgent_badge"])
+    # The waiting time counts up from its timestamp, on the page.
+    since = row.locator("time.since")
+    page.evaluate(
+        """(id) => { const t = document.querySelector(`tr[data-conversation="${id}"] time.since`);
+                     t.dataset.since = new Date(Date.now() - 7 * 60000).toISOString(); }""",
+        person.id,
+    )
+    expect(since).to_have_text(f"7 {SV['minutes']}", timeout=20_000)
+    screenshot(page, "desk-queue-1280")
+    accessible(page)
+
+    # Filters and search.
+    page.get_by_role("link", name=SV["filter_urgent"], exact=True).click()
+    expect(page.locator("tr[data-conversation]")).to_have_count(page.locator("tr.urgent").count())
+    expect(page.locator(f'tr[data-conversation="{person.id}"]')).to_have_count(0)
+    page.get_by_role("link", name=SV["filter_all"], exact=True).click()
+    page.get_by_label(SV["queue_search"]).fill("kunta чи työllisyysalue")
+    page.get_by_role("button", name=SV["queue_search_button"], exact=True).click()
+    expect(page.locator("tr[data-conversation]")).to_have_count(1)
+    expect(page.locator(f'tr[data-conversation="{person.id}"]')).to_be_visible()
+    screenshot(page, "desk-queue-search-1280")
+    accessible(page)
+
+    # The conversation: primary actions at the top, the assistant's answers in Swedish from
+    # the content (through the real Rasa's channel), the summary of what the person did.
+    page.locator(f'tr[data-conversation="{person.id}"]').get_by_role(
+        "button", name=SV["take"]
+    ).click()
+    expect(page).to_have_url(re.compile(r"#reply-form$"))
+    take_box = page.get_by_role("button", name=SV["hand_back"]).bounding_box()
+    assert take_box is not None and take_box["y"] < 150
+    swedish = render_response("utter_ask_triage_job_seeker", "sv", "example")
+    answered = page.locator("li.msg.bot").filter(has_text="työllisyysalue").first
+    expect(answered.locator(".in-your-language .text")).to_have_text(swedish.text.strip())
+    yes_sv = next(b["title"] for b in swedish.buttons if b["payload"] == "/affirm")
+    expect(answered.locator(".buttons")).to_contain_text(yes_sv)
+    expect(page.locator("li.msg.user .gloss").first).to_contain_text(yes_sv)
+    summary = page.locator("#summary")
+    expect(summary).to_contain_text(SV["summary_triage"])
+    expect(summary).to_contain_text(yes_sv)
+    expect(summary).to_contain_text(SV["topic_ask_responsibility"])
+    # The reply box is in view without scrolling down a tall page.
+    expect(page.locator("#reply-text")).to_be_in_viewport()
+    screenshot(page, "desk-conversation-1280")
+    accessible(page)
+
+    # Unanswered: handing back asks, on the page (the server's confirmation).
+    page.get_by_role("button", name=SV["hand_back"]).click()
+    expect(page.locator("#confirm")).to_contain_text(SV["confirm_handback"])
+    screenshot(page, "desk-confirm-hand-back-1280")
+    accessible(page)
+    page.get_by_role("link", name=SV["confirm_no"]).click()
+    # Ctrl+Enter sends, and the page comes back at the reply form.
+    page.locator("#reply-text").fill("Вітаю! Я Анна.")
+    page.get_by_label("Språket du skriver på").select_option("uk")
+    page.locator("#reply-text").press("Control+Enter")
+    expect(page.locator("li.msg.coordinator").last).to_contain_text("Вітаю! Я Анна.")
+    expect(page).to_have_url(re.compile(r"#reply-form$"))
+    page.get_by_role("button", name=SV["close"]).click()
+    expect(page.get_by_role("heading", name=SV["queue_title"])).to_be_visible()
+
+    # The calendar: everyone's slots of the municipality, and a message when empty.
+    page.goto(f"{system.app_url}/coordinator/calendar?week=2030-01-07&show=everyone")
+    expect(page.locator("p.empty")).to_have_text(SV["calendar_empty_everyone"])
+    page.goto(f"{system.app_url}/coordinator/calendar?show=everyone")
+    screenshot(page, "desk-calendar-everyone-1280")
+    accessible(page)
+    page.context.close()
+
+
+def test_keyboard_only_take_reply_hand_back(
+    browser: Browser, system: RunningSystem, coordinator: str
+) -> None:
+    """Only the keyboard: Tab to "Take" in the queue, Enter, Tab to the reply, type,
+    Ctrl+Enter, Tab to "Hand back", Enter."""
+    page = desk_page(browser)
+    sign_in(page, system, coordinator)
+    person = Person(system, "sv")
+    assert person.say("Jag vill prata med en människa")["state"] == "waiting"
+    row = page.locator(f'tr[data-conversation="{person.id}"]')
+    expect(row).to_be_visible(timeout=15_000)
+
+    def tab_to(check: str, argument: str, *, backwards: bool = False) -> None:
+        for _ in range(80):
+            page.keyboard.press("Shift+Tab" if backwards else "Tab")
+            if page.evaluate(check, argument):
+                return
+        raise AssertionError(f"Tab never reached {argument}")
+
+    tab_to(
+        """(id) => document.activeElement.closest(`tr[data-conversation="${id}"]`) !== null
+                   && document.activeElement.tagName === "BUTTON" """,
+        person.id,
+    )
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/conversations/{person.id}#reply-form$"))
+    tab_to("() => document.activeElement.id === 'reply-text'", "reply-text")
+    page.keyboard.type("Hej! Jag heter Anna. Vad kan jag hjälpa dig med?")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("li.msg.coordinator").last).to_contain_text("Jag heter Anna.")
+    screenshot(page, "desk-keyboard-replied-1280")
+    # The page came back at the reply form; "Hand back" is above it, at the top.
+    tab_to(
+        "(name) => document.activeElement.textContent.trim() === name",
+        SV["hand_back"],
+        backwards=True,
+    )
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=SV["queue_title"])).to_be_visible()
+    back = person.say("Tack!")
+    assert back["state"] == "bot"
+    page.context.close()
