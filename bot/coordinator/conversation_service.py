@@ -98,8 +98,8 @@ class Summary:
     handoff_requested_at: datetime | None = None
 
 
-# The assistant's triage questions (data/content/*/triage.yml) start with this.
-TRIAGE_QUESTION = "utter_ask_triage_"
+# The assistant's triage questions (data/content/*/triage.yml).
+TRIAGE_QUESTIONS = frozenset({"utter_ask_triage_job_seeker", "utter_ask_triage_health_social"})
 # Intents that say nothing about what the person wanted.
 NOT_A_TOPIC = frozenset(
     {"greet", "goodbye", "thank", "affirm", "deny", "inform", "nlu_fallback", "bot_challenge"}
@@ -113,7 +113,7 @@ def summary(session: Session, conversation: Conversation, messages: list[Message
             topics.append(message.intent)
     triage: list[tuple[Message, Message | None]] = []
     for index, message in enumerate(messages):
-        if (message.response_name or "").startswith(TRIAGE_QUESTION):
+        if message.response_name in TRIAGE_QUESTIONS:
             answer = next(
                 (m for m in messages[index + 1 :] if m.sender == MessageSender.USER), None
             )
