@@ -28,6 +28,7 @@ from bot.nlg.origin import RESPONSE_KEY
 from bot.nlg.render import render_response
 from bot.privacy.erasure import ErasureReason, erase_conversation
 from bot.privacy.tracker import get_tracker_store
+from tests.support.factories import new_case
 from tests.support.fake_rasa import FakeRasa
 from tests.test_coordinator_web import csrf, sign_in, user
 from tests.test_handoff import HANDOFF
@@ -378,9 +379,32 @@ def test_the_calendar_shows_everyones_slots_of_the_municipality(app: TestClient)
 
 
 def test_no_raw_codes_on_the_pages(app: TestClient) -> None:
-    user("anna")
+    anna_id = user("anna")
     person = Person(app)
     person.send(text="a person please")
+    with get_sessionmaker().begin() as session:
+        case_id = new_case(session, full_name="Olena Case").id
+        slot = AppointmentSlot(
+            municipality="example",
+            coordinator_id=anna_id,
+            starts_at=utcnow() + timedelta(days=1),
+            ends_at=utcnow() + timedelta(days=1, minutes=45),
+        )
+        session.add(slot)
+        session.flush()
+        slot_id = slot.id
+    book(
+        get_sessionmaker(),
+        slot_id=slot_id,
+        municipality="example",
+        conversation_id=person.id,
+        case_id=case_id,
+        channel="api",
+        language="uk",
+        details=BookingDetails(BookingPurpose.GUIDANCE, "fi", "uk", "Olena", "040 7654321"),
+        now=utcnow(),
+        actor="test",
+    )
     sign_in(app, "anna")
     for language in ("sv", "fi"):
         with get_sessionmaker().begin() as session:
@@ -395,6 +419,9 @@ def test_no_raw_codes_on_the_pages(app: TestClient) -> None:
             "/coordinator/calendar",
             "/coordinator/calendar?show=everyone",
             "/coordinator/cases",
+            "/coordinator/cases?q=Olena",
+            f"/coordinator/cases/{case_id}",
+            "/coordinator/statistics",
             "/coordinator/settings",
             "/coordinator/review",
         ):
@@ -412,5 +439,8 @@ def test_no_raw_codes_on_the_pages(app: TestClient) -> None:
                 "bad om en människa",
                 "pyysi ihmistä",
                 "Odottanut",
+                "guidance",
+                " booked ",
+                " none ",
             ):
                 assert raw not in shown, (language, path, raw)

@@ -143,7 +143,7 @@ def test_the_coordinator_erases_a_conversation_with_a_reason(
     token = csrf(page.text)
     assert client.post(f"{url}/erase", data={"reason": "person_asked"}).status_code == 403
     no_reason = client.post(f"{url}/erase", data={"csrf_token": token}, follow_redirects=False)
-    assert no_reason.headers["location"].endswith("flash=erase_needs_reason")
+    assert no_reason.headers["location"].split("#")[0].endswith("flash=erase_needs_reason")
     assert found_in_database(None, markers) != []
 
     erased = client.post(

@@ -12,11 +12,11 @@ from starlette.responses import JSONResponse
 
 from bot.db import get_sessionmaker
 from bot.http.shared_secret import bearer_token, secret_matches
-from bot.language import language_name
-from bot.nlg.content import RenderedMessage
+from bot.language import SUPPORTED_LANGUAGES, language_name
+from bot.nlg.content import RenderedMessage, get_catalog
 from bot.nlg.intents import recognised_intent, record_intent
 from bot.nlg.origin import RESPONSE_KEY, Origin, renderable
-from bot.nlg.render import message_context, render_response
+from bot.nlg.render import MISSING_RESPONSE_FALLBACK, message_context, render_response
 from bot.runtime import get_settings
 from bot.translation.languages import reachable_translated_languages
 
@@ -37,11 +37,15 @@ def language_button(code: str) -> dict[str, str]:
 
 def _render(
     name: str, language: str | None, municipality: str | None, arguments: dict[str, Any]
-) -> RenderedMessage:
+) -> tuple[RenderedMessage, str]:
+    """The message, and the name of the content it was rendered from (the fallback answer's
+    for a name the content does not have)."""
     message = render_response(name, language, municipality, arguments)
     if name == LANGUAGE_MENU:
         message.buttons.extend(language_button(code) for code in reachable_translated_languages())
-    return message
+    catalog = get_catalog()
+    known = any(name in catalog.names(code) for code in SUPPORTED_LANGUAGES)
+    return message, name if known else MISSING_RESPONSE_FALLBACK
 
 
 def _latest_message(body: dict[str, Any]) -> dict[str, Any] | None:
@@ -76,7 +80,9 @@ async def nlg_endpoint(request: Request) -> JSONResponse:
     if isinstance(arguments, dict) and isinstance(arguments.get("language"), str):
         language = arguments["language"]
     # Content and package metadata are read from disk on first use: off the event loop.
-    message = await asyncio.to_thread(_render, name, language, municipality, arguments)
+    message, rendered_from = await asyncio.to_thread(
+        _render, name, language, municipality, arguments
+    )
     # Which content this is, for the coordinator's reading of it (bot/nlg/origin.py).
-    origin = Origin(name, renderable(arguments if isinstance(arguments, dict) else None))
+    origin = Origin(rendered_from, renderable(arguments if isinstance(arguments, dict) else None))
     return JSONResponse({**message.as_nlg_response(), RESPONSE_KEY: origin.as_json()})

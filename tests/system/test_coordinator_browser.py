@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -16,7 +17,14 @@ from sqlalchemy.orm import Session
 from bot.coordinator.auth import create_user
 from bot.coordinator.rendering import texts as app_texts
 from bot.db import make_engine
-from bot.db.models import CoordinatorRole, Message, MessageTranslation
+from bot.db.models import (
+    AppointmentSlot,
+    Coordinator,
+    CoordinatorRole,
+    Message,
+    MessageTranslation,
+    utcnow,
+)
 from bot.nlg.render import render_response
 from bot.settings import PROJECT_ROOT
 from tests.support.browser import (
@@ -379,7 +387,37 @@ def test_the_desk_queue_conversation_and_calendar_at_1280(
     # The calendar: everyone's slots of the municipality, and a message when empty.
     page.goto(f"{system.app_url}/coordinator/calendar?week=2030-01-07&show=everyone")
     expect(page.locator("p.empty")).to_have_text(SV["calendar_empty_everyone"])
-    page.goto(f"{system.app_url}/coordinator/calendar?show=everyone")
+    # A slot of Anna's and one of a colleague's, this week.
+    engine = make_engine(system.database_url)
+    with Session(engine) as session, session.begin():
+        colleague = create_user(
+            session,
+            username="berit.browser",
+            display_name="Berit Kollega",
+            municipality="example",
+            role=CoordinatorRole.COORDINATOR,
+            language="sv",
+            password=PASSWORD,
+        )
+        anna = session.scalars(select(Coordinator).where(Coordinator.username == coordinator)).one()
+        soon = utcnow() + timedelta(hours=2)
+        for whose, hours in ((anna.id, 0), (colleague.id, 1)):
+            session.add(
+                AppointmentSlot(
+                    municipality="example",
+                    coordinator_id=whose,
+                    starts_at=soon + timedelta(hours=hours),
+                    ends_at=soon + timedelta(hours=hours, minutes=45),
+                )
+            )
+    engine.dispose()
+    week = (utcnow() + timedelta(hours=2)).date().isoformat()
+    page.goto(f"{system.app_url}/coordinator/calendar?week={week}&show=everyone")
+    expect(page.locator("table.calendar")).to_contain_text("Berit Kollega")
+    expect(page.locator("table.calendar")).to_contain_text("Anna Browser")
+    page.get_by_role("link", name=SV["calendar_show_mine"], exact=True).click()
+    expect(page.locator("table.calendar")).not_to_contain_text("Berit Kollega")
+    page.get_by_role("link", name=SV["calendar_show_everyone"], exact=True).click()
     screenshot(page, "desk-calendar-everyone-1280")
     accessible(page)
     page.context.close()
@@ -426,4 +464,51 @@ def test_keyboard_only_take_reply_hand_back(
     expect(page.get_by_role("heading", name=SV["queue_title"])).to_be_visible()
     back = person.say("Tack!")
     assert back["state"] == "bot"
+    page.context.close()
+
+
+def test_finnish_pages_in_words_at_1280(browser: Browser, system: RunningSystem) -> None:
+    """A Finnish-speaking coordinator: the queue, a Ukrainian conversation with the
+    assistant's answers in Finnish, the cases and the calendar, with words and no codes."""
+    engine = make_engine(system.database_url)
+    with Session(engine) as session, session.begin():
+        create_user(
+            session,
+            username="pekka.browser",
+            display_name="Pekka Browser",
+            municipality="example",
+            role=CoordinatorRole.COORDINATOR,
+            language="fi",
+            password=PASSWORD,
+        )
+    engine.dispose()
+    person = Person(system, "uk")
+    person.say("так хто ж за мене відповідає, kunta чи työllisyysalue?")
+    assert person.say("Хочу поговорити з людиною")["state"] == "waiting"
+
+    page = desk_page(browser)
+    page.goto(f"{system.app_url}/coordinator/login")
+    page.get_by_label(FI["username"]).fill("pekka.browser")
+    page.get_by_label(FI["password"]).fill(PASSWORD)
+    page.get_by_role("button", name=FI["sign_in"]).click()
+    expect(page.get_by_role("heading", name=FI["queue_title"])).to_be_visible()
+    row = page.locator(f'tr[data-conversation="{person.id}"]')
+    expect(row).to_contain_text(FI["language_uk"])
+    expect(row).to_contain_text(FI["reason_request_human"])
+    screenshot(page, "desk-queue-fi-1280")
+    accessible(page)
+
+    row.get_by_role("link", name=FI["open"]).click()
+    finnish = render_response("utter_ask_triage_job_seeker", "fi", "example")
+    answered = page.locator("li.msg.bot").filter(has_text="työllisyysalue").first
+    expect(answered.locator(".in-your-language .text")).to_have_text(finnish.text.strip())
+    expect(page.locator("#summary")).to_contain_text(FI["topic_ask_responsibility"])
+    screenshot(page, "desk-conversation-fi-1280")
+    accessible(page)
+    for path, name in (("/coordinator/cases", "cases"), ("/coordinator/calendar", "calendar")):
+        page.goto(f"{system.app_url}{path}")
+        for raw in ("not_eligible_yet", "in_progress", "municipality", "request_human"):
+            expect(page.locator("main")).not_to_contain_text(raw)
+        screenshot(page, f"desk-{name}-fi-1280")
+        accessible(page)
     page.context.close()
