@@ -488,9 +488,10 @@ def test_finnish_pages_in_words_at_1280(browser: Browser, system: RunningSystem)
 
     page = desk_page(browser)
     page.goto(f"{system.app_url}/coordinator/login")
-    page.get_by_label(FI["username"]).fill("pekka.browser")
-    page.get_by_label(FI["password"]).fill(PASSWORD)
-    page.get_by_role("button", name=FI["sign_in"]).click()
+    # The sign-in page knows nobody's language yet: it is Swedish.
+    page.get_by_label(SV["username"]).fill("pekka.browser")
+    page.get_by_label(SV["password"]).fill(PASSWORD)
+    page.get_by_role("button", name=SV["sign_in"]).click()
     expect(page.get_by_role("heading", name=FI["queue_title"])).to_be_visible()
     row = page.locator(f'tr[data-conversation="{person.id}"]')
     expect(row).to_contain_text(FI["language_uk"])
