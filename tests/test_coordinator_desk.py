@@ -140,6 +140,18 @@ def test_the_assistants_answers_are_shown_in_the_coordinators_language(app: Test
     assert FI["assistant_in_your_language"] in page_fi
 
 
+def test_a_triage_question_left_for_another_is_not_answered(app: TestClient) -> None:
+    person = Person(app)
+    person.send(text=ASK_WHO)
+    person.send(text="Хочу поговорити з людиною")
+    user("anna")
+    sign_in(app, "anna")
+    page = app.get(f"/coordinator/conversations/{person.id}").text
+    summary = visible_text(page.split('id="summary"', 1)[1].split("</section>", 1)[0])
+    assert SV["summary_no_answer"] in summary
+    assert "Хочу поговорити" not in summary
+
+
 def test_a_swedish_conversation_is_not_shown_twice(app: TestClient) -> None:
     person = Person(app, language="sv")
     person.send(text=ASK_WHO)

@@ -100,6 +100,7 @@ class Summary:
 
 # The assistant's triage questions (data/content/*/triage.yml).
 TRIAGE_QUESTIONS = frozenset({"utter_ask_triage_job_seeker", "utter_ask_triage_health_social"})
+TRIAGE_ANSWERS = frozenset({"affirm", "deny"})
 # Intents that say nothing about what the person wanted.
 NOT_A_TOPIC = frozenset(
     {"greet", "goodbye", "thank", "affirm", "deny", "inform", "nlu_fallback", "bot_challenge"}
@@ -114,10 +115,16 @@ def summary(session: Session, conversation: Conversation, messages: list[Message
     triage: list[tuple[Message, Message | None]] = []
     for index, message in enumerate(messages):
         if message.response_name in TRIAGE_QUESTIONS:
-            answer = next(
+            following = next(
                 (m for m in messages[index + 1 :] if m.sender == MessageSender.USER), None
             )
-            triage.append((message, answer))
+            # An answer is one of the question's buttons, or a yes or no in words; anything
+            # else (another question, asking for a person) left the question unanswered.
+            offered = {button.get("payload") for button in message.buttons or []}
+            answered = following is not None and (
+                following.payload in offered or following.intent in TRIAGE_ANSWERS
+            )
+            triage.append((message, following if answered else None))
     bookings = [
         BookingView.of(booking)
         for booking in session.scalars(
