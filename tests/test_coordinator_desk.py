@@ -18,6 +18,7 @@ from bot.coordinator.rendering import texts
 from bot.db import get_sessionmaker
 from bot.db.models import (
     AppointmentSlot,
+    AuditEntry,
     BookingPurpose,
     Conversation,
     Coordinator,
@@ -260,6 +261,14 @@ def test_queue_filters_and_search(app: TestClient) -> None:
     )
     assert shown("/coordinator/?q=kovalenko") == {waiting.id}
     assert shown("/coordinator/?q=040+7654321") == {waiting.id}
+    # Each search is audited, never with its words; the live refreshes are not.
+    assert shown("/coordinator/queue?q=library") == {talking_to_the_bot.id}
+    with get_sessionmaker()() as session:
+        searches = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "search_conversations")
+        ).all()
+    assert len(searches) == 6 and all(entry.detail is None for entry in searches)
+    assert {entry.actor for entry in searches} == {"coordinator:anna"}
 
     queue = app.get("/coordinator/").text
     # Urgent marked in words, not by colour alone.

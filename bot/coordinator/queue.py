@@ -20,14 +20,16 @@ from bot.db import get_sessionmaker
 from bot.runtime import get_settings
 
 
-async def _queue_context(who: SignedIn, view: QueueView) -> dict[str, Any]:
+async def _queue_context(
+    who: SignedIn, view: QueueView, *, audited: bool = False
+) -> dict[str, Any]:
     """The queue as the view asks, each person's latest message also in the coordinator's
     language (made once and stored, as in the conversation view), and everyone waiting
     (for the tab title and the notice of a new arrival)."""
     language = coordinator_language(who)
     sessions = get_sessionmaker()
     entries, stored, waiting = await asyncio.to_thread(
-        QueueService(sessions).entries, who, language, view
+        partial(QueueService(sessions).entries, who, language, view, audited=audited)
     )
     latest = [e.last_message for e in entries if e.last_message is not None]
     readings = await translation.readings(latest, stored, language, who.municipality, sessions)
@@ -47,7 +49,7 @@ async def queue_page(request: Request, who: SignedIn) -> Response:
         who,
         flash=flash(request, who),
         linking_paused=paused,
-        **await _queue_context(who, QueueView.of(request.query_params)),
+        **await _queue_context(who, QueueView.of(request.query_params), audited=True),
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.bookings.times import HELSINKI, as_utc
+from bot.cases import audit
 from bot.coordinator.auth import SignedIn
 from bot.coordinator.translation import Reading, stored_readings
 from bot.db.models import (
@@ -268,11 +269,26 @@ class QueueService:
         self._sessions = sessions
 
     def entries(
-        self, who: SignedIn, language: str, view: QueueView | None = None
+        self,
+        who: SignedIn,
+        language: str,
+        view: QueueView | None = None,
+        *,
+        audited: bool = False,
     ) -> tuple[list[QueueEntry], dict[int, Reading], list[tuple[str, datetime | None]]]:
         """The queue as `view` asks, with the translations into `language` made before of
-        each person's latest message, and everyone waiting."""
-        with self._sessions() as session:
+        each person's latest message, and everyone waiting. A search looks through
+        personal data: opening its results is audited (as a case search is, without the
+        words searched for); the live refreshes of the open page are not."""
+        with self._sessions.begin() as session:
+            if audited and view is not None and view.searching:
+                audit.record(
+                    session,
+                    actor=f"coordinator:{who.username}",
+                    case_id=None,
+                    action="search_conversations",
+                    detail=None,
+                )
             entries = queue(session, who, view)
             latest = [e.last_message for e in entries if e.last_message is not None]
             return entries, stored_readings(session, latest, language), waiting(session, who)
