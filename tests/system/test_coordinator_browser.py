@@ -513,3 +513,45 @@ def test_finnish_pages_in_words_at_1280(browser: Browser, system: RunningSystem)
         screenshot(page, f"desk-{name}-fi-1280")
         accessible(page)
     page.context.close()
+
+
+# Stands in for the Web Audio API, counting the tones the page plays (added through the
+# DevTools protocol, so the page's CSP stays as it is).
+COUNT_TONES = """
+window.__tones = 0;
+window.AudioContext = class {
+  constructor() { this.currentTime = 0; this.destination = {}; }
+  createOscillator() {
+    window.__tones += 1;
+    const node = { frequency: {}, start() {}, stop() {}, connect: (next) => next };
+    return node;
+  }
+  createGain() { return { gain: {}, connect: (next) => next }; }
+  close() {}
+};
+"""
+
+
+def test_the_sound_for_a_new_person_is_off_until_switched_on(
+    browser: Browser, system: RunningSystem, coordinator: str
+) -> None:
+    page = desk_page(browser)
+    page.add_init_script(COUNT_TONES)
+    sign_in(page, system, coordinator)
+    toggle = page.get_by_label(SV["sound_on_new"])
+    expect(toggle).not_to_be_checked()
+    first = Person(system, "sv")
+    assert first.say("Jag vill prata med en människa")["state"] == "waiting"
+    expect(page.locator(f'tr[data-conversation="{first.id}"]')).to_be_visible(timeout=15_000)
+    assert page.evaluate("window.__tones") == 0
+
+    toggle.check()  # plays one tone, so the coordinator hears what it sounds like
+    assert page.evaluate("window.__tones") == 1
+    second = Person(system, "sv")
+    assert second.say("Jag vill prata med en människa")["state"] == "waiting"
+    expect(page.locator(f'tr[data-conversation="{second.id}"]')).to_be_visible(timeout=15_000)
+    page.wait_for_function("window.__tones === 2")
+    # Remembered by the browser.
+    page.reload()
+    expect(page.get_by_label(SV["sound_on_new"])).to_be_checked()
+    page.context.close()
