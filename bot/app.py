@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -28,29 +27,26 @@ from bot.channels.widget import events as widget_events
 from bot.channels.widget import frame as widget_frame
 from bot.channels.widget import pages as widget_pages
 from bot.channels.widget.store import WidgetStore
+from bot.content_reload import ContentReloader, watch_content
 from bot.conversations.rasa_client import RasaClient
 from bot.conversations.router import Router
 from bot.conversations.store import ConversationStore
 from bot.coordinator import routes as coordinator_routes
-from bot.coordinator.signin import (
-    COORDINATOR_MAX_BODY_BYTES,
-    coordinator_too_large,
-    sign_in_limiter,
-)
+from bot.coordinator.signin import COORDINATOR_MAX_BODY_BYTES, coordinator_too_large
 from bot.db import get_sessionmaker
 from bot.health import healthz, readyz
 from bot.http import log_redaction
 from bot.http.body_limit import BodyLimitMiddleware
 from bot.http.client_address import proxy_headers
 from bot.http.errors import ApiError
-from bot.http.ratelimit import RateLimits
 from bot.http.security import WebSecurityMiddleware
 from bot.language import detect_language
 from bot.nlg.content import get_catalog
 from bot.nlg.endpoint import nlg_endpoint
 from bot.privacy.retention import run_daily_purge
 from bot.privacy.tracker import get_tracker_store
-from bot.runtime import get_settings
+from bot.runtime import current, get_settings
+from bot.shared_state import open_shared_state
 from bot.statistics.build import configured_municipalities, run_statistics
 
 logger = logging.getLogger(__name__)
@@ -109,16 +105,22 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             ),
             name="statistics",
         )
+        reloader = await asyncio.to_thread(ContentReloader, current())
+        content = asyncio.create_task(
+            watch_content(reloader, settings.lotsen_content_check_seconds),
+            name="content reload",
+        )
         logger.info("Lotsen app ready at %s", settings.lotsen_public_url)
         try:
             yield
         finally:
-            for task in (reminders, purge, statistics):
+            for task in (reminders, purge, statistics, content):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             if telegram is not None:
                 await telegram.stop()
+            await app.state.shared.close()
 
 
 async def _api_error(_request: Request, error: Exception) -> Response:
@@ -172,16 +174,9 @@ def create_app() -> Starlette:
             ),
         ],
     )
-    # Event streams open per conversation (bot/channels/widget/events.py keeps it).
-    app.state.open_streams = Counter()
-    app.state.sign_in_limiter = sign_in_limiter()
-    app.state.rate_limits = RateLimits(
-        settings.rate_limit_conversation_messages,
-        settings.rate_limit_address_messages,
-        settings.rate_limit_address_conversations,
-        conversation_streams=settings.rate_limit_conversation_streams,
-        address_streams=settings.rate_limit_address_streams,
-        address_readiness=settings.rate_limit_address_readiness,
-        coordinator_previews=settings.rate_limit_coordinator_previews,
-    )
+    # Rate limits and open event streams: in Redis, shared by every app process, when
+    # LOTSEN_REDIS_URL is set; else in this process (bot/shared_state.py). The lifespan
+    # closes the Redis connections.
+    app.state.shared = open_shared_state(settings)
+    app.state.rate_limits = app.state.shared.rate_limits
     return app

@@ -61,6 +61,17 @@ class Runtime:
                 self._built[resource] = resource.build(self)
             return cast(T, self._built[resource])
 
+    def replace(self, resource: Resource[T], value: T) -> None:
+        """Puts a newly built `value` in place of the resource's (content reloaded while
+        the process runs, `bot.content_reload`); the old one is closed, if it has a close.
+        Whoever asks after this gets the new one; whoever holds the old one keeps it."""
+        with self._lock:
+            old = self._built.get(resource)
+            had = resource in self._built
+            self._built[resource] = value
+        if had and resource.close is not None and old is not value:
+            resource.close(cast(T, old))
+
     def is_built(self, resource: Resource[Any]) -> bool:
         return resource in self._built
 

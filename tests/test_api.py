@@ -217,17 +217,22 @@ def test_rasa_down_keeps_the_message_answers_politely_and_recovers(
         ("user", "failed"),
         ("bot", "sent"),
     ]
-    # The details are for the host itself (its monitoring); others learn only "not ready".
+    # Still ready for a load balancer: this replica stores and answers. Which part is down
+    # is for the host itself (its monitoring); others learn only "ready".
     host = from_address(client, "127.0.0.1")
     ready = host.get("/readyz")
-    assert ready.status_code == 503
+    assert ready.status_code == 200
+    assert ready.json()["degraded"] is True
     assert ready.json()["checks"]["rasa"] == "unreachable"
     assert ready.json()["checks"]["database"] == "ok"
+    outside = from_address(client, "203.0.113.9").get("/readyz")
+    assert (outside.status_code, outside.json()) == (200, {"status": "ready"})
 
     fake_rasa.start()
     again = send(client, conversation_id, headers, text="Привіт ще раз")
     assert again.json()["messages"][0]["text"].startswith("echo (uk)")
-    assert host.get("/readyz").json()["checks"]["rasa"] == "ok"
+    recovered = host.get("/readyz").json()
+    assert recovered["checks"]["rasa"] == "ok" and recovered["degraded"] is False
 
 
 def test_language_is_detected_unless_chosen(client: TestClient, fake_rasa: FakeRasa) -> None:
