@@ -21,6 +21,7 @@ from bot.bookings.calendar import calendar_feed
 from bot.bookings.reminders import run_reminders
 from bot.channels import api
 from bot.channels.telegram import TelegramChannel, telegram_webhook
+from bot.channels.telegram_bots import telegram_bots
 from bot.channels.telegram_store import TelegramStore
 from bot.channels.widget import config as widget_config
 from bot.channels.widget import events as widget_events
@@ -75,18 +76,22 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         )
         app.state.router = Router(app.state.store, app.state.rasa)
         await asyncio.to_thread(_warm_up)
-        telegram: TelegramChannel | None = None
-        if settings.telegram_enabled:
-            telegram = TelegramChannel(
-                settings,
-                app.state.store,
-                TelegramStore(get_sessionmaker()),
-                app.state.router,
+        # One channel per bot (bot/channels/telegram_bots.py): the default municipality's
+        # first, then every municipality that names its own.
+        channels = [
+            TelegramChannel(
+                bot, settings, app.state.store, TelegramStore(get_sessionmaker()), app.state.router
             )
-            await telegram.start()
-        else:
+            for bot in app.state.telegram_bots
+        ]
+        for channel in channels:
+            await channel.start()
+        if not channels:
             logger.warning("Telegram is not configured (TELEGRAM_BOT_TOKEN is empty): no Telegram")
-        app.state.telegram = telegram
+        app.state.telegram_channels = channels
+        app.state.telegram_by_path = {channel.bot.webhook_path: channel for channel in channels}
+        default_bot = [channel for channel in channels if channel.bot.key == ""]
+        app.state.telegram = default_bot[0] if default_bot else None
         reminders = asyncio.create_task(
             run_reminders(get_sessionmaker(), settings.reminder_interval_seconds),
             name="booking reminders",
@@ -118,8 +123,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            if telegram is not None:
-                await telegram.stop()
+            for channel in channels:
+                await channel.stop()
             await app.state.shared.close()
 
 
@@ -151,8 +156,10 @@ def create_app() -> Starlette:
         *coordinator_routes.routes,
     ]
     settings = get_settings()
-    if settings.telegram_enabled and settings.telegram_mode == "webhook":
-        routes.append(Route(settings.telegram_webhook_path, telegram_webhook, methods=["POST"]))
+    # Refuses to start (production) when a bot's variable is missing: named in the error.
+    bots = telegram_bots(settings)
+    if settings.telegram_mode == "webhook":
+        routes.extend(Route(bot.webhook_path, telegram_webhook, methods=["POST"]) for bot in bots)
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
@@ -178,5 +185,6 @@ def create_app() -> Starlette:
     # LOTSEN_REDIS_URL is set; else in this process (bot/shared_state.py). The lifespan
     # closes the Redis connections.
     app.state.shared = open_shared_state(settings)
+    app.state.telegram_bots = bots
     app.state.rate_limits = app.state.shared.rate_limits
     return app

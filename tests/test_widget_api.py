@@ -42,6 +42,12 @@ ClientFactory = Callable[..., TestClient]
 
 
 @pytest.fixture
+def settings_env(settings_on_sqlite_and_postgres: str) -> str:
+    """Every test here runs on SQLite and on PostgreSQL (tests/conftest.py)."""
+    return settings_on_sqlite_and_postgres
+
+
+@pytest.fixture
 def make_client(
     fake_rasa: FakeRasa, settings_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ClientFactory]:
