@@ -180,6 +180,10 @@ def telegram_bots(settings: Settings) -> list[TelegramBot]:
             str(section.get("webhook_secret_env") or ""),
             f"{base_path}/{municipality}",
         )
+    if settings.is_production and settings.telegram_mode == "polling" and bots:
+        problems.append(
+            "TELEGRAM_MODE is polling; production uses webhook (only one process may poll)"
+        )
     if problems:
         raise TelegramConfigurationError(
             f"LOTSEN_ENV={settings.lotsen_env} refuses to start Telegram: " + "; ".join(problems)
