@@ -4,8 +4,8 @@
 database: with Rasa or the action server down it still stores every message, answers with
 the polite "try again shortly" and serves the coordinator app, so a load balancer must keep
 it in rotation. Whether Rasa (with a model) and the action server answer is shown only to
-the host itself (loopback: its monitoring, an operator's curl behind the local proxy), in
-`components`; callers from elsewhere learn ready or not and nothing more."""
+the host itself (loopback: its monitoring, an operator's curl), in `checks` with
+`degraded`; callers from elsewhere learn ready or not and nothing more."""
 
 from __future__ import annotations
 

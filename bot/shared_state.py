@@ -202,7 +202,7 @@ def open_shared_state(settings: Settings) -> SharedState:
     )
     strategy = MovingWindowRateLimiter(storage)
     return SharedState(
-        _rate_limits(settings, shared_limiters(strategy)),
+        _rate_limits(settings, shared_limiters(strategy, settings.link_code_secret)),
         RedisStreamSlots(client, settings.lotsen_redis_prefix, settings.lotsen_stream_slot_seconds),
         client,
     )

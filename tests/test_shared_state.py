@@ -97,6 +97,22 @@ def test_two_app_processes_share_one_limit(
     keys = {key.decode() for key in redis.Redis.from_url(REDIS_URL).scan_iter(f"{redis_prefix}*")}
     assert keys and all(key.startswith(f"{redis_prefix}:limits") for key in keys)
     assert not any("conversation_messages" in key for key in keys)
+    # Addresses and conversation ids reach Redis only as keyed pseudonyms.
+    assert not any("192.0.2" in key or created["conversation_id"] in key for key in keys)
+
+
+def test_when_redis_does_not_answer_the_limits_let_people_through(
+    fake_rasa: FakeRasa, settings_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOTSEN_REDIS_URL", "redis://127.0.0.1:9/0")  # nothing listens
+    monkeypatch.setenv("RATE_LIMIT_ADDRESS_CONVERSATIONS", "1")
+    runtime.reset()
+    with TestClient(create_app()) as client:
+        created = [client.post("/api/v1/conversations", json={}) for _ in range(2)]
+        assert [r.status_code for r in created] == [201, 201]
+        headers = {"Authorization": f"Bearer {created[0].json()['token']}"}
+        url = f"/api/v1/conversations/{created[0].json()['conversation_id']}/messages"
+        assert client.post(url, json={"text": "hei"}, headers=headers).status_code == 200
 
 
 def test_without_redis_each_process_counts_on_its_own(

@@ -7,6 +7,8 @@ system.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import math
 import threading
@@ -88,12 +90,22 @@ class SharedLimiter:
     the service and must not become the reason it stops."""
 
     def __init__(
-        self, strategy: MovingWindowRateLimiter, name: str, limit: int, window_seconds: float
+        self,
+        strategy: MovingWindowRateLimiter,
+        name: str,
+        limit: int,
+        window_seconds: float,
+        secret: str,
     ) -> None:
         self._strategy = strategy
         self.name = name
         self.limit = limit
         self.window = window_seconds
+        self._secret = secret.encode()
+
+    def _key(self, key: str) -> str:
+        # Addresses and conversation ids reach Redis only as keyed pseudonyms.
+        return hmac.new(self._secret, key.encode(), hashlib.sha256).hexdigest()[:32]
 
     def _item(self) -> RateLimitItemPerSecond:
         # Read each time: a test (or an operator's shell) may change `limit`.
@@ -102,9 +114,9 @@ class SharedLimiter:
     async def hit(self, key: str) -> float | None:
         item = self._item()
         try:
-            if await self._strategy.hit(item, self.name, key):
+            if await self._strategy.hit(item, self.name, self._key(key)):
                 return None
-            stats = await self._strategy.get_window_stats(item, self.name, key)
+            stats = await self._strategy.get_window_stats(item, self.name, self._key(key))
         except StorageError as error:
             logger.warning("rate limit %s not counted: Redis %s", self.name, error.storage_error)
             return None
@@ -112,7 +124,7 @@ class SharedLimiter:
 
     async def forget(self, key: str) -> None:
         try:
-            await self._strategy.clear(self._item(), self.name, key)
+            await self._strategy.clear(self._item(), self.name, self._key(key))
         except StorageError as error:
             logger.warning("rate limit %s not cleared: Redis %s", self.name, error.storage_error)
 
@@ -129,9 +141,9 @@ def memory_limiters(name: str, limit: int, window_seconds: float) -> Limiter:
     return SlidingWindowLimiter(limit, window_seconds)
 
 
-def shared_limiters(strategy: MovingWindowRateLimiter) -> LimiterFactory:
+def shared_limiters(strategy: MovingWindowRateLimiter, secret: str) -> LimiterFactory:
     def make(name: str, limit: int, window_seconds: float) -> Limiter:
-        return SharedLimiter(strategy, name, limit, window_seconds)
+        return SharedLimiter(strategy, name, limit, window_seconds, secret)
 
     return make
 
