@@ -76,23 +76,40 @@ class MemoryStreamSlots:
         return self._open[key]
 
 
-# One atomic step: forget the expired slots of the key, and add one unless `most` are open.
-# KEYS[1]: the key's sorted set (member: slot, score: expiry); ARGV: now, expiry, most, member.
+# Each script is one atomic step on Redis's own clock (one round trip, and the processes'
+# clocks need not agree). Acquire: forget the key's expired slots, and add one unless `most`
+# are open. KEYS[1]: the key's sorted set (member: slot, score: expiry in seconds);
+# ARGV: ttl seconds, most, member.
 _ACQUIRE = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+local time = redis.call('TIME')
+local now = tonumber(time[1]) + tonumber(time[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
   return 0
 end
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
-redis.call('PEXPIRE', KEYS[1], math.ceil((tonumber(ARGV[2]) - tonumber(ARGV[1])) * 1000))
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[3])
+redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[1]) * 1000))
 return 1
+"""
+# Renew: the slot (if it is still there) lives another ttl, and so does the key.
+_RENEW = """
+local time = redis.call('TIME')
+local now = tonumber(time[1]) + tonumber(time[2]) / 1000000
+redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[2])
+redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[1]) * 1000))
+return 1
+"""
+# Count: the slots not expired.
+_COUNT = """
+local time = redis.call('TIME')
+local now = tonumber(time[1]) + tonumber(time[2]) / 1000000
+return redis.call('ZCOUNT', KEYS[1], now, '+inf')
 """
 
 
 class RedisStreamSlots:
     """Open streams counted in Redis: a sorted set per key whose members are slots and whose
-    scores are when each expires (Redis's own clock, so the processes' clocks need not
-    agree)."""
+    scores are when each expires."""
 
     def __init__(
         self,
@@ -105,21 +122,16 @@ class RedisStreamSlots:
         self.ttl = ttl_seconds
         self.renew_every = ttl_seconds / 4
         self._acquire = client.register_script(_ACQUIRE)
+        self._renew = client.register_script(_RENEW)
+        self._count = client.register_script(_COUNT)
 
     def _key(self, key: str) -> str:
         return f"{self._prefix}:streams:{key}"
 
-    async def _now(self) -> float:
-        seconds, micros = await self._client.time()
-        return float(seconds) + micros / 1_000_000
-
     async def acquire(self, key: str, most: int) -> StreamSlot | None:
         member = uuid.uuid4().hex
         try:
-            now = await self._now()
-            added = await self._acquire(
-                keys=[self._key(key)], args=[now, now + self.ttl, most, member]
-            )
+            added = await self._acquire(keys=[self._key(key)], args=[self.ttl, most, member])
         except RedisError as error:
             # Open rather than refuse: the per-minute limits still hold the stream count down.
             logger.warning("open streams not counted: Redis %s", type(error).__name__)
@@ -131,9 +143,7 @@ class RedisStreamSlots:
             return
         slot.renewed = time.monotonic()
         try:
-            now = await self._now()
-            await self._client.zadd(self._key(slot.key), {slot.member: now + self.ttl}, xx=True)
-            await self._client.pexpire(self._key(slot.key), int(self.ttl * 1000))
+            await self._renew(keys=[self._key(slot.key)], args=[self.ttl, slot.member])
         except RedisError as error:
             logger.warning("stream slot not renewed: Redis %s", type(error).__name__)
 
@@ -144,8 +154,7 @@ class RedisStreamSlots:
             logger.warning("stream slot not released: Redis %s", type(error).__name__)
 
     async def count(self, key: str) -> int:
-        now = await self._now()
-        return int(await self._client.zcount(self._key(key), now, "+inf"))
+        return int(await self._count(keys=[self._key(key)]))
 
 
 class SharedState:
