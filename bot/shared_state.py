@@ -49,8 +49,6 @@ class StreamSlots(Protocol):
 
     async def release(self, slot: StreamSlot) -> None: ...
 
-    async def count(self, key: str) -> int: ...
-
 
 class MemoryStreamSlots:
     """Open streams counted in this process's memory."""
@@ -71,9 +69,6 @@ class MemoryStreamSlots:
         self._open[slot.key] -= 1
         if self._open[slot.key] <= 0:
             del self._open[slot.key]
-
-    async def count(self, key: str) -> int:
-        return self._open[key]
 
 
 # Each script is one atomic step on Redis's own clock (one round trip, and the processes'
@@ -99,12 +94,6 @@ redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[2])
 redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[1]) * 1000))
 return 1
 """
-# Count: the slots not expired.
-_COUNT = """
-local time = redis.call('TIME')
-local now = tonumber(time[1]) + tonumber(time[2]) / 1000000
-return redis.call('ZCOUNT', KEYS[1], now, '+inf')
-"""
 
 
 class RedisStreamSlots:
@@ -123,7 +112,6 @@ class RedisStreamSlots:
         self.renew_every = ttl_seconds / 4
         self._acquire = client.register_script(_ACQUIRE)
         self._renew = client.register_script(_RENEW)
-        self._count = client.register_script(_COUNT)
 
     def _key(self, key: str) -> str:
         return f"{self._prefix}:streams:{key}"
@@ -152,9 +140,6 @@ class RedisStreamSlots:
             await self._client.zrem(self._key(slot.key), slot.member)
         except RedisError as error:
             logger.warning("stream slot not released: Redis %s", type(error).__name__)
-
-    async def count(self, key: str) -> int:
-        return int(await self._count(keys=[self._key(key)]))
 
 
 class SharedState:
