@@ -229,18 +229,12 @@ def test_production_refuses_a_bot_whose_variables_are_missing_and_names_them(
     runtime.reset()
 
 
-def test_without_any_bot_the_default_token_alone_keeps_working(
-    municipalities: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_without_any_bot_the_default_token_alone_keeps_working(municipalities: Path) -> None:
     (municipalities / "north.yml").unlink()
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:TEST-fake-token")
-    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "d" * 40)
+    token = "123456:TEST-fake-token"
     (bot,) = telegram_bots(
-        production(
-            municipalities,
-            telegram_bot_token="123456:TEST-fake-token",
-            telegram_webhook_secret="d" * 40,
-        )
+        production(municipalities, telegram_bot_token=token, telegram_webhook_secret="d" * 40)
     )
     assert (bot.key, bot.municipality, bot.webhook_path) == ("", "example", WEBHOOK)
+    assert (bot.token, bot.webhook_secret) == (token, "d" * 40)
     assert bot.external_id(5) == "telegram:5"

@@ -114,10 +114,19 @@ def telegram_bots(settings: Settings) -> list[TelegramBot]:
     problems: list[str] = []
     tokens: dict[str, str] = {}
 
-    def add(municipality: str, token_variable: str, secret_variable: str, path: str) -> None:
+    def add(
+        municipality: str,
+        token_variable: str,
+        secret_variable: str,
+        path: str,
+        values: tuple[str, str] | None = None,
+    ) -> None:
         key = "" if municipality == default else municipality
-        token = environment.get(token_variable, "").strip()
-        secret = environment.get(secret_variable, "").strip() if secret_variable else ""
+        if values is not None:  # the settings' own (TELEGRAM_BOT_TOKEN, ...)
+            token, secret = values[0].strip(), values[1].strip()
+        else:
+            token = environment.get(token_variable, "").strip()
+            secret = environment.get(secret_variable, "").strip() if secret_variable else ""
         found: list[str] = []
         if not token:
             found.append(f"{token_variable} (the bot token of {municipality}) is empty")
@@ -161,7 +170,11 @@ def telegram_bots(settings: Settings) -> list[TelegramBot]:
         )
     else:
         add(
-            default, "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", settings.telegram_webhook_path
+            default,
+            "TELEGRAM_BOT_TOKEN",
+            "TELEGRAM_WEBHOOK_SECRET",
+            settings.telegram_webhook_path,
+            (settings.telegram_bot_token, settings.telegram_webhook_secret),
         )
     for municipality, section in sections.items():
         if municipality == default or not section:
