@@ -7,11 +7,13 @@ rasa-sdk's server runs any action for any tracker posted to it. Rasa sends
 
 It is attached through rasa-sdk's own plugin hook (`rasa_sdk_plugins.init_hooks`, which
 rasa-sdk imports from the working directory at start-up), so the server starts as usual
-with `python -m rasa_sdk`, in every Sanic worker.
+with `python -m rasa_sdk`, in every Sanic worker. The same hook starts the look for edited
+content and municipality files (`bot.content_reload`).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pluggy
@@ -19,8 +21,9 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.content_reload import ContentReloader, watch_content
 from bot.http.shared_secret import secret_matches
-from bot.runtime import get_settings
+from bot.runtime import current, get_settings
 
 ACTION_SECRET_HEADER = "X-Lotsen-Action-Secret"  # noqa: S105 - a header name
 OPEN_PATHS = ("/health",)
@@ -37,10 +40,20 @@ async def require_secret(request: Request) -> HTTPResponse | None:
     return None
 
 
+async def watch_content_files(app: Sanic[Any, Any]) -> None:
+    """Edited content and municipality files are loaded without a restart, as in the app."""
+    reloader = await asyncio.to_thread(ContentReloader, current())
+    app.add_task(
+        watch_content(reloader, get_settings().lotsen_content_check_seconds),
+        name="content reload",
+    )
+
+
 class SharedSecretPlugin:
     @hookimpl
     def attach_sanic_app_extensions(self, app: Sanic[Any, Any]) -> None:
         app.register_middleware(require_secret, "request")
+        app.register_listener(watch_content_files, "after_server_start")
 
 
 def init_hooks(manager: pluggy.PluginManager) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,35 +21,33 @@ from bot.bookings.calendar import calendar_feed
 from bot.bookings.reminders import run_reminders
 from bot.channels import api
 from bot.channels.telegram import TelegramChannel, telegram_webhook
+from bot.channels.telegram_bots import telegram_bots
 from bot.channels.telegram_store import TelegramStore
 from bot.channels.widget import config as widget_config
 from bot.channels.widget import events as widget_events
 from bot.channels.widget import frame as widget_frame
 from bot.channels.widget import pages as widget_pages
 from bot.channels.widget.store import WidgetStore
+from bot.content_reload import ContentReloader, watch_content
 from bot.conversations.rasa_client import RasaClient
 from bot.conversations.router import Router
 from bot.conversations.store import ConversationStore
 from bot.coordinator import routes as coordinator_routes
-from bot.coordinator.signin import (
-    COORDINATOR_MAX_BODY_BYTES,
-    coordinator_too_large,
-    sign_in_limiter,
-)
+from bot.coordinator.signin import COORDINATOR_MAX_BODY_BYTES, coordinator_too_large
 from bot.db import get_sessionmaker
 from bot.health import healthz, readyz
 from bot.http import log_redaction
 from bot.http.body_limit import BodyLimitMiddleware
 from bot.http.client_address import proxy_headers
 from bot.http.errors import ApiError
-from bot.http.ratelimit import RateLimits
 from bot.http.security import WebSecurityMiddleware
 from bot.language import detect_language
 from bot.nlg.content import get_catalog
 from bot.nlg.endpoint import nlg_endpoint
 from bot.privacy.retention import run_daily_purge
 from bot.privacy.tracker import get_tracker_store
-from bot.runtime import get_settings
+from bot.runtime import current, get_settings
+from bot.shared_state import open_shared_state
 from bot.statistics.build import configured_municipalities, run_statistics
 
 logger = logging.getLogger(__name__)
@@ -79,18 +76,22 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         )
         app.state.router = Router(app.state.store, app.state.rasa)
         await asyncio.to_thread(_warm_up)
-        telegram: TelegramChannel | None = None
-        if settings.telegram_enabled:
-            telegram = TelegramChannel(
-                settings,
-                app.state.store,
-                TelegramStore(get_sessionmaker()),
-                app.state.router,
+        # One channel per bot (bot/channels/telegram_bots.py): the default municipality's
+        # first, then every municipality that names its own.
+        channels = [
+            TelegramChannel(
+                bot, settings, app.state.store, TelegramStore(get_sessionmaker()), app.state.router
             )
-            await telegram.start()
-        else:
+            for bot in app.state.telegram_bots
+        ]
+        for channel in channels:
+            await channel.start()
+        if not channels:
             logger.warning("Telegram is not configured (TELEGRAM_BOT_TOKEN is empty): no Telegram")
-        app.state.telegram = telegram
+        app.state.telegram_channels = channels
+        app.state.telegram_by_path = {channel.bot.webhook_path: channel for channel in channels}
+        default_bot = [channel for channel in channels if channel.bot.key == ""]
+        app.state.telegram = default_bot[0] if default_bot else None
         reminders = asyncio.create_task(
             run_reminders(get_sessionmaker(), settings.reminder_interval_seconds),
             name="booking reminders",
@@ -109,16 +110,22 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             ),
             name="statistics",
         )
+        reloader = await asyncio.to_thread(ContentReloader, current())
+        content = asyncio.create_task(
+            watch_content(reloader, settings.lotsen_content_check_seconds),
+            name="content reload",
+        )
         logger.info("Lotsen app ready at %s", settings.lotsen_public_url)
         try:
             yield
         finally:
-            for task in (reminders, purge, statistics):
+            for task in (reminders, purge, statistics, content):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            if telegram is not None:
-                await telegram.stop()
+            for channel in channels:
+                await channel.stop()
+            await app.state.shared.close()
 
 
 async def _api_error(_request: Request, error: Exception) -> Response:
@@ -149,8 +156,10 @@ def create_app() -> Starlette:
         *coordinator_routes.routes,
     ]
     settings = get_settings()
-    if settings.telegram_enabled and settings.telegram_mode == "webhook":
-        routes.append(Route(settings.telegram_webhook_path, telegram_webhook, methods=["POST"]))
+    # Refuses to start (production) when a bot's variable is missing: named in the error.
+    bots = telegram_bots(settings)
+    if settings.telegram_mode == "webhook":
+        routes.extend(Route(bot.webhook_path, telegram_webhook, methods=["POST"]) for bot in bots)
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
@@ -172,16 +181,10 @@ def create_app() -> Starlette:
             ),
         ],
     )
-    # Event streams open per conversation (bot/channels/widget/events.py keeps it).
-    app.state.open_streams = Counter()
-    app.state.sign_in_limiter = sign_in_limiter()
-    app.state.rate_limits = RateLimits(
-        settings.rate_limit_conversation_messages,
-        settings.rate_limit_address_messages,
-        settings.rate_limit_address_conversations,
-        conversation_streams=settings.rate_limit_conversation_streams,
-        address_streams=settings.rate_limit_address_streams,
-        address_readiness=settings.rate_limit_address_readiness,
-        coordinator_previews=settings.rate_limit_coordinator_previews,
-    )
+    # Rate limits and open event streams: in Redis, shared by every app process, when
+    # LOTSEN_REDIS_URL is set; else in this process (bot/shared_state.py). The lifespan
+    # closes the Redis connections.
+    app.state.shared = open_shared_state(settings)
+    app.state.telegram_bots = bots
+    app.state.rate_limits = app.state.shared.rate_limits
     return app

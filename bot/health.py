@@ -1,4 +1,11 @@
-"""Liveness and readiness: is this process alive, and can it reach what it needs."""
+"""Liveness and readiness for a load balancer, and the components' status for operators.
+
+`/healthz`: the process answers. `/readyz`: this replica can serve, which needs only its
+database: with Rasa or the action server down it still stores every message, answers with
+the polite "try again shortly" and serves the coordinator app, so a load balancer must keep
+it in rotation. Whether Rasa (with a model) and the action server answer is shown only to
+the host itself (loopback: its monitoring, an operator's curl), in `checks` with
+`degraded`; callers from elsewhere learn ready or not and nothing more."""
 
 from __future__ import annotations
 
@@ -65,30 +72,45 @@ def _is_loopback(address: str) -> bool:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """Ready or not for anyone (a load balancer needs no more); which part is down only to
-    the host itself (its monitoring, an operator's curl), since the details tell an
-    outsider when an attack works. Each check calls Rasa and the action server, so callers
-    other than the host are limited per address."""
+    """200 while the database answers, else 503. The host itself also gets every
+    component's status (`checks`, and `degraded` when Rasa or the action server is down);
+    callers other than the host are limited per address and never make this process call
+    Rasa or the action server."""
     address = client_ip(request)
     local = _is_loopback(address)
     if not local:
         limits: RateLimits = request.app.state.rate_limits
-        wait = limits.address_readiness.hit(network_key(address))
+        wait = await limits.address_readiness.hit(network_key(address))
         if wait is not None:
             return JSONResponse(
                 {"error": {"code": "rate_limited", "message": "Too many readiness checks."}},
                 status_code=429,
                 headers={"Retry-After": retry_after_header(wait)},
             )
+    database_check = asyncio.wait_for(asyncio.to_thread(_ping_database), CHECK_TIMEOUT_SECONDS * 2)
+    if not local:
+        try:
+            database = await database_check
+        except TimeoutError:
+            database = "timeout"
+        ready = database == "ok"
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready"}, status_code=200 if ready else 503
+        )
     http: httpx.AsyncClient = request.app.state.http
-    rasa, actions, database = await asyncio.gather(
-        _check_rasa(http),
-        _check_action_server(http),
-        asyncio.wait_for(asyncio.to_thread(_ping_database), CHECK_TIMEOUT_SECONDS * 2),
+    rasa, actions, database_result = await asyncio.gather(
+        _check_rasa(http), _check_action_server(http), database_check, return_exceptions=True
     )
-    checks = {"rasa": rasa, "action_server": actions, "database": database}
-    ready = all(value == "ok" for value in checks.values())
-    body: dict[str, object] = {"status": "ready" if ready else "not ready"}
-    if local:
-        body["checks"] = checks
+    database = database_result if isinstance(database_result, str) else "timeout"
+    checks = {
+        "rasa": rasa if isinstance(rasa, str) else "error",
+        "action_server": actions if isinstance(actions, str) else "error",
+        "database": database,
+    }
+    ready = database == "ok"
+    body: dict[str, object] = {
+        "status": "ready" if ready else "not ready",
+        "degraded": ready and any(value != "ok" for value in checks.values()),
+        "checks": checks,
+    }
     return JSONResponse(body, status_code=200 if ready else 503)

@@ -55,7 +55,8 @@ def load_municipality_file(path: Path) -> Municipality:
 
 
 class Municipalities:
-    """The municipalities' files of one directory, each read once, on first use."""
+    """The municipalities' files of one directory, each read once: all of them by
+    `load_all`, a file added later on its first use."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -74,9 +75,29 @@ class Municipalities:
                 found = self._loaded[municipality_id] = load_municipality_file(path)
             return found
 
+    def load_all(self) -> None:
+        """Reads every file of the directory now: an error in any of them raises here,
+        before this set is used (a reload must not be half-loaded)."""
+        loaded = {
+            path.stem: load_municipality_file(path)
+            for path in sorted(self.directory.glob("*.yml"))
+            if _VALID_ID.match(path.stem)
+        }
+        with self._lock:
+            self._loaded = loaded
+
+
+def _load_municipalities(directory: Path) -> Municipalities:
+    # Every file at once: an edit made later reaches the process only through a reload
+    # (bot/content_reload.py), which takes all the files or none.
+    municipalities = Municipalities(directory)
+    municipalities.load_all()
+    return municipalities
+
 
 MUNICIPALITIES: Resource[Municipalities] = Resource(
-    "municipalities", lambda runtime: Municipalities(runtime.settings.lotsen_municipalities_dir)
+    "municipalities",
+    lambda runtime: _load_municipalities(runtime.settings.lotsen_municipalities_dir),
 )
 
 

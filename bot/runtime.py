@@ -17,8 +17,11 @@ where they live (the language detector's model, Babel's calendar names, the coor
 app's templates and texts, which come with the code).
 
 The app's own objects that live as long as it serves and need its event loop (the HTTP
-client, the conversation store and router, the Telegram channel, the rate limits) are made
-by its lifespan from the runtime and kept on `app.state` (`bot/app.py`).
+client, the conversation store and router, a Telegram channel per bot) are made by its
+lifespan from the runtime and kept on `app.state` (`bot/app.py`); the rate limits and
+stream counts (`bot/shared_state.py`) are made with the app and closed by its lifespan.
+A running process may put a newly built resource in place of the old one (`replace`): the
+content reload does (`bot/content_reload.py`).
 """
 
 from __future__ import annotations
@@ -60,6 +63,17 @@ class Runtime:
             if resource not in self._built:
                 self._built[resource] = resource.build(self)
             return cast(T, self._built[resource])
+
+    def replace(self, resource: Resource[T], value: T) -> None:
+        """Puts a newly built `value` in place of the resource's (content reloaded while
+        the process runs, `bot.content_reload`); the old one is closed, if it has a close.
+        Whoever asks after this gets the new one; whoever holds the old one keeps it."""
+        with self._lock:
+            old = self._built.get(resource)
+            had = resource in self._built
+            self._built[resource] = value
+        if had and resource.close is not None and old is not value:
+            resource.close(cast(T, old))
 
     def is_built(self, resource: Resource[Any]) -> bool:
         return resource in self._built

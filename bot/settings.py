@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     # How often each app process looks whether today's purge of data past its retention
     # period is due (one process a day runs it; bot/privacy/retention.py).
     purge_check_interval_seconds: float = 600.0
+    # How often each process (the app's, the action server) looks whether a content or
+    # municipality file changed, and loads it if so (bot/content_reload.py).
+    lotsen_content_check_seconds: float = 5.0
     # How often the app builds the statistics of the days not built yet.
     statistics_interval_seconds: float = 3600.0
 
@@ -108,7 +111,8 @@ class Settings(BaseSettings):
     # and how often it sends a heartbeat so proxies keep the idle connection open.
     widget_events_poll_seconds: float = 2.0
     widget_events_heartbeat_seconds: float = 15.0
-    # Rate limits of the conversation API, kept in the app's memory (per process): messages
+    # Rate limits of the conversation API (in Redis when LOTSEN_REDIS_URL is set, else in
+    # each process's memory): messages
     # per conversation and per address a minute, new conversations per address in 10 minutes.
     rate_limit_conversation_messages: int = 20
     rate_limit_address_messages: int = 60
@@ -122,6 +126,15 @@ class Settings(BaseSettings):
     # Translation previews a coordinator asks for a minute (the reply form asks while they
     # type); each one runs the translation models.
     rate_limit_coordinator_previews: int = 60
+    # Redis shared by every app process (e.g. redis://127.0.0.1:6379/0): the rate limits
+    # above and the count of open event streams are then kept there, so N processes allow
+    # what one would. Unset: each process counts in its own memory. Every key starts with
+    # the prefix, so several installations (or the tests) may share one Redis.
+    lotsen_redis_url: str = ""
+    lotsen_redis_prefix: str = "lotsen"
+    # An open event stream renews its place in Redis every quarter of this; the places of a
+    # process that died are free again after it.
+    lotsen_stream_slot_seconds: float = 60.0
     # Proxies whose X-Forwarded-For the app believes (addresses or networks, comma-separated;
     # nginx on the same host in the production shape). Anyone else's header is ignored.
     lotsen_trusted_proxies: str = "127.0.0.1,::1"

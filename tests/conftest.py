@@ -28,10 +28,9 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["LOTSEN_ENV"] = "test"
 
 
-@pytest.fixture
-def settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A fresh SQLite database with the newest schema, and settings that point at it."""
-    database_url = f"sqlite:///{tmp_path / 'lotsen.db'}"
+def _test_settings(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     monkeypatch.setenv("LOTSEN_ENV", "test")
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("NLG_TOKEN", NLG_TOKEN)
@@ -41,9 +40,68 @@ def settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
     # No packages unless a test installs some: what a developer installed stays out.
     monkeypatch.setenv("TRANSLATION_PACKAGES_DIR", str(tmp_path / "argos-packages"))
     runtime.reset()
-    migrate.upgrade(database_url)
     yield database_url
     runtime.reset()
+
+
+@pytest.fixture
+def settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh SQLite database with the newest schema, and settings that point at it."""
+    database_url = f"sqlite:///{tmp_path / 'lotsen.db'}"
+    migrate.upgrade(database_url)
+    yield from _test_settings(database_url, tmp_path, monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def session_postgres_url() -> Iterator[str]:
+    """One PostgreSQL database for the whole test session, at the newest schema; dropped
+    at the end. Tests that share it start from empty tables (`emptied_postgres`)."""
+    name = f"lotsen_test_session_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def emptied_postgres(url: str) -> str:
+    """Every table of the session's database emptied (the schema stays), ids from 1."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            tables = connection.scalars(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            ).all()
+            if tables:
+                listed = ", ".join(f'"{table}"' for table in tables)
+                connection.execute(text(f"TRUNCATE {listed} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def settings_on_sqlite_and_postgres(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """As `settings_env`, once on a fresh SQLite database and once on the session's
+    PostgreSQL database, emptied. A test module runs on both by overriding `settings_env`
+    with it (the API, widget and coordinator HTTP tests do)."""
+    if request.param == "sqlite":
+        database_url = f"sqlite:///{tmp_path / 'lotsen.db'}"
+        migrate.upgrade(database_url)
+    else:
+        database_url = emptied_postgres(request.getfixturevalue("session_postgres_url"))
+    yield from _test_settings(database_url, tmp_path, monkeypatch)
 
 
 @pytest.fixture

@@ -14,6 +14,12 @@ from tests.support.addresses import from_address
 from tests.support.fake_rasa import FakeRasa
 
 
+@pytest.fixture
+def settings_env(settings_on_sqlite_and_postgres: str) -> str:
+    """Every test here runs on SQLite and on PostgreSQL (tests/conftest.py)."""
+    return settings_on_sqlite_and_postgres
+
+
 def start(client: TestClient, **body: Any) -> tuple[str, dict[str, str]]:
     response = client.post("/api/v1/conversations", json=body)
     assert response.status_code == 201, response.text
@@ -217,12 +223,16 @@ def test_rasa_down_keeps_the_message_answers_politely_and_recovers(
         ("user", "failed"),
         ("bot", "sent"),
     ]
-    # The details are for the host itself (its monitoring); others learn only "not ready".
+    # Still ready for a load balancer: this replica stores and answers. Which part is down
+    # is for the host itself (its monitoring); others learn only "ready".
     host = from_address(client, "127.0.0.1")
     ready = host.get("/readyz")
-    assert ready.status_code == 503
+    assert ready.status_code == 200
+    assert ready.json()["degraded"] is True
     assert ready.json()["checks"]["rasa"] == "unreachable"
     assert ready.json()["checks"]["database"] == "ok"
+    outside = from_address(client, "203.0.113.9").get("/readyz")
+    assert (outside.status_code, outside.json()) == (200, {"status": "ready"})
 
     fake_rasa.start()
     again = send(client, conversation_id, headers, text="Привіт ще раз")

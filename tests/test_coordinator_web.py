@@ -37,6 +37,12 @@ from tests.test_handoff import HANDOFF, RESUMED
 PASSWORD = "correct horse battery"
 
 
+@pytest.fixture
+def settings_env(settings_on_sqlite_and_postgres: str) -> str:
+    """Every test here runs on SQLite and on PostgreSQL (tests/conftest.py)."""
+    return settings_on_sqlite_and_postgres
+
+
 def handoff_reply(body: dict[str, Any]) -> list[dict[str, Any]]:
     if "person" in body["message"] or body["message"] == "/request_human":
         return [

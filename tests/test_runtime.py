@@ -46,6 +46,18 @@ def test_a_resource_is_built_once_per_runtime_whatever_the_threads() -> None:
     assert own.get(first) == 2
 
 
+def test_a_replaced_resource_is_the_one_asked_for_and_the_old_one_is_closed() -> None:
+    closed: list[str] = []
+    resource = Resource("content", lambda _rt: "old", close=closed.append)
+    own = Runtime(Settings())
+    assert own.get(resource) == "old"
+    own.replace(resource, "new")
+    assert own.get(resource) == "new"
+    assert closed == ["old"]
+    own.close()
+    assert closed == ["old", "new"]
+
+
 def test_reset_closes_what_was_built_and_reads_the_environment_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

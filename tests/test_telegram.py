@@ -315,8 +315,8 @@ def test_an_update_is_kept_before_the_webhook_answers_and_forgotten_once_handled
     kept_when_answered: list[list[int]] = []
     real_keep = TelegramStore.keep_update
 
-    def keep_and_look(self: TelegramStore, update_id: int, body: str) -> bool:
-        result = real_keep(self, update_id, body)
+    def keep_and_look(self: TelegramStore, bot: str, update_id: int, body: str) -> bool:
+        result = real_keep(self, bot, update_id, body)
         kept_when_answered.append(kept_updates())
         return result
 
@@ -330,7 +330,7 @@ def test_an_update_is_kept_before_the_webhook_answers_and_forgotten_once_handled
 def test_if_the_update_cannot_be_stored_telegram_is_told_to_send_it_again(
     app: TestClient, fake_rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def database_down(self: TelegramStore, update_id: int, body: str) -> bool:
+    def database_down(self: TelegramStore, bot: str, update_id: int, body: str) -> bool:
         raise OperationalError("INSERT", {}, Exception("database is down"))
 
     monkeypatch.setattr(TelegramStore, "keep_update", database_down)
@@ -647,10 +647,10 @@ def test_delivery_bookkeeping_and_once_only_inbound_on_both_databases(
     sessions = get_sessionmaker()
     store, chats = ConversationStore(sessions), TelegramStore(sessions)
     made = chats.conversation_for_chat(
-        900, municipality="example", language="uk", language_source=LanguageSource.DETECTED
+        900, bot="", municipality="example", language="uk", language_source=LanguageSource.DETECTED
     )
     again = chats.conversation_for_chat(
-        900, municipality="example", language="en", language_source=LanguageSource.DEFAULT
+        900, bot="", municipality="example", language="en", language_source=LanguageSource.DEFAULT
     )
     assert again == made
     store.store_inbound(made.id, text="hi", payload=None, language="uk", external_id="telegram:1")
@@ -695,20 +695,24 @@ def test_messages_that_are_not_due_never_starve_the_rest_on_both_databases(
     waiting = []
     for chat_id in range(2000, 2250):
         conversation = chats.conversation_for_chat(
-            chat_id, municipality="example", language="uk", language_source=LanguageSource.DEFAULT
+            chat_id,
+            bot="",
+            municipality="example",
+            language="uk",
+            language_source=LanguageSource.DEFAULT,
         )
         waiting.append(
             store.queue_outbound(conversation.id, text="w", language="uk", sender="system").id
         )
     store.postpone_delivery(waiting, later)
     fresh = chats.conversation_for_chat(
-        3000, municipality="example", language="uk", language_source=LanguageSource.DEFAULT
+        3000, bot="", municipality="example", language="uk", language_source=LanguageSource.DEFAULT
     )
     due = store.queue_outbound(fresh.id, text="due now", language="uk", sender="system")
     assert [d.message.id for d in chats.claim_due_messages(limit=200)] == [due.id]
     # Behind a chat's waiting message, its newer ones wait too (order within a chat).
     blocked = chats.conversation_for_chat(
-        3001, municipality="example", language="uk", language_source=LanguageSource.DEFAULT
+        3001, bot="", municipality="example", language="uk", language_source=LanguageSource.DEFAULT
     )
     older = store.queue_outbound(blocked.id, text="older", language="uk", sender="system")
     store.postpone_delivery([older.id], later)
@@ -725,7 +729,7 @@ def test_a_message_is_given_up_after_the_last_attempt_on_both_databases(
     sessions = get_sessionmaker()
     store, chats = ConversationStore(sessions), TelegramStore(sessions)
     conversation = chats.conversation_for_chat(
-        4000, municipality="example", language="uk", language_source=LanguageSource.DEFAULT
+        4000, bot="", municipality="example", language="uk", language_source=LanguageSource.DEFAULT
     )
     message = store.queue_outbound(conversation.id, text="x", language="uk", sender="system")
     for attempt in range(1, MAX_DELIVERY_ATTEMPTS):

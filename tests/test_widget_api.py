@@ -42,6 +42,12 @@ ClientFactory = Callable[..., TestClient]
 
 
 @pytest.fixture
+def settings_env(settings_on_sqlite_and_postgres: str) -> str:
+    """Every test here runs on SQLite and on PostgreSQL (tests/conftest.py)."""
+    return settings_on_sqlite_and_postgres
+
+
+@pytest.fixture
 def make_client(
     fake_rasa: FakeRasa, settings_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ClientFactory]:
@@ -205,14 +211,14 @@ def test_new_conversations_per_address_are_limited(make_client: ClientFactory) -
 def test_the_window_slides() -> None:
     now = [1000.0]
     limiter = SlidingWindowLimiter(2, 60, clock=lambda: now[0])
-    assert limiter.hit("a") is None
+    assert limiter.hit_now("a") is None
     now[0] += 30
-    assert limiter.hit("a") is None
-    assert limiter.hit("a") == pytest.approx(30)
-    assert limiter.hit("b") is None  # keys are counted apart
+    assert limiter.hit_now("a") is None
+    assert limiter.hit_now("a") == pytest.approx(30)
+    assert limiter.hit_now("b") is None  # keys are counted apart
     now[0] += 30.5  # the first event has left the window
-    assert limiter.hit("a") is None
-    assert limiter.hit("a") is not None
+    assert limiter.hit_now("a") is None
+    assert limiter.hit_now("a") is not None
 
 
 # --- Deleting a conversation --------------------------------------------------------------

@@ -23,7 +23,7 @@ from bot.db import get_sessionmaker
 from bot.db.models import LanguageSource, utcnow
 from bot.http.client_address import client_network, client_pseudonym
 from bot.http.errors import ApiError
-from bot.http.ratelimit import RateLimits, SlidingWindowLimiter, retry_after_header
+from bot.http.ratelimit import Limiter, RateLimits, retry_after_header
 from bot.language import is_known, is_supported, language_name
 from bot.municipality import municipality_exists
 from bot.nlg.render import render_response
@@ -57,8 +57,8 @@ class RateLimitedError(ApiError):
         return response
 
 
-def enforce_limit(limiter: SlidingWindowLimiter, key: str, language: str | None) -> None:
-    wait = limiter.hit(key)
+async def enforce_limit(limiter: Limiter, key: str, language: str | None) -> None:
+    wait = await limiter.hit(key)
     if wait is not None:
         raise RateLimitedError(wait, language)
 
@@ -125,7 +125,7 @@ async def create_conversation(request: Request) -> JSONResponse:
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "The body must be a JSON object.")
     language = body.get("language")
-    enforce_limit(
+    await enforce_limit(
         rate_limits(request).address_conversations,
         client_address_key(request),
         language if is_known(language) else None,
@@ -208,9 +208,9 @@ async def _inbound(body: dict[str, Any], conversation: ConversationView) -> Inbo
 
 async def post_message(request: Request) -> JSONResponse:
     limits = rate_limits(request)
-    enforce_limit(limits.address_messages, client_address_key(request), None)
+    await enforce_limit(limits.address_messages, client_address_key(request), None)
     conversation = await authorised(request)
-    enforce_limit(limits.conversation_messages, conversation.id, conversation.language)
+    await enforce_limit(limits.conversation_messages, conversation.id, conversation.language)
     body = await read_json(request, conversation.language)
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "The body must be a JSON object.")
@@ -270,7 +270,7 @@ async def delete_conversation(request: Request) -> Response:
         reason=ErasureReason.PERSON_ASKED,
         now=utcnow(),
     )
-    rate_limits(request).conversation_messages.forget(conversation.id)
+    await rate_limits(request).conversation_messages.forget(conversation.id)
     return Response(status_code=204)
 
 

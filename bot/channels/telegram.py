@@ -35,6 +35,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.channels.telegram_bots import TelegramBot
 from bot.channels.telegram_delivery import TelegramDelivery, parse_callback_data, typing
 from bot.channels.telegram_store import TelegramStore
 from bot.conversations.router import (
@@ -109,10 +110,6 @@ NOT_TEXT = (
 )
 
 
-def external_id(update: Update, turn: str = "") -> str:
-    return f"telegram:{update.update_id}{turn}"
-
-
 def not_text_marker(message: Message) -> str:
     for attribute, marker in NOT_TEXT_MARKERS:
         if getattr(message, attribute, None):
@@ -121,13 +118,18 @@ def not_text_marker(message: Message) -> str:
 
 
 class TelegramChannel:
+    """One bot (`bot.channels.telegram_bots`): its chats are conversations of its
+    municipality, and only it sends into them."""
+
     def __init__(
         self,
+        bot: TelegramBot,
         settings: Settings,
         store: ConversationStore,
         telegram_store: TelegramStore,
         router: Router,
     ) -> None:
+        self.bot = bot
         self._settings = settings
         self._store = store
         self._telegram_store = telegram_store
@@ -138,6 +140,7 @@ class TelegramChannel:
             store,
             telegram_store,
             retry_base=timedelta(seconds=settings.telegram_delivery_interval_seconds),
+            bot_key=bot.key,
         )
         self._chat_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -153,7 +156,7 @@ class TelegramChannel:
         settings = self._settings
         builder = (
             Application.builder()
-            .token(settings.telegram_bot_token)
+            .token(self.bot.token)
             .base_url(f"{settings.telegram_api_base_url.rstrip('/')}/bot")
             # Every call goes through the rate limiter (Telegram's 30 messages a second
             # overall, 20 a minute per group). It does not retry itself: flood waits and
@@ -198,8 +201,8 @@ class TelegramChannel:
         await application.initialize()  # getMe: fails here if the token is wrong
         if self.webhook_mode:
             await application.bot.set_webhook(
-                url=self._settings.telegram_webhook_url,
-                secret_token=self._settings.telegram_webhook_secret,
+                url=self._settings.lotsen_public_url.rstrip("/") + self.bot.webhook_path,
+                secret_token=self.bot.webhook_secret,
                 allowed_updates=Update.ALL_TYPES,
             )
         await application.start()
@@ -213,7 +216,8 @@ class TelegramChannel:
                 self._replay_unhandled(self._settings.telegram_delivery_interval_seconds)
             )
         logger.info(
-            "Telegram channel started as @%s (%s mode)",
+            "Telegram channel of %s started as @%s (%s mode)",
+            self.bot.municipality,
             application.bot.username,
             self._settings.telegram_mode,
         )
@@ -240,7 +244,7 @@ class TelegramChannel:
             greeted = await self._turn(
                 chat_id,
                 conversation,
-                Inbound(text=_text(update), intent="greet", external_id=external_id(update)),
+                Inbound(text=_text(update), intent="greet", external_id=self.external_id(update)),
             )
             if greeted:
                 # Without a language entity Rasa answers with the language menu.
@@ -248,7 +252,9 @@ class TelegramChannel:
                 await self._turn(
                     chat_id,
                     conversation,
-                    Inbound(intent="choose_language", external_id=external_id(update, ":menu")),
+                    Inbound(
+                        intent="choose_language", external_id=self.external_id(update, ":menu")
+                    ),
                 )
 
     async def on_language(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -269,7 +275,7 @@ class TelegramChannel:
 
     async def on_privacy(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         conversation_days, contact_days = await asyncio.to_thread(
-            retention_days_for_people, self._settings.lotsen_default_municipality
+            retention_days_for_people, self.bot.municipality
         )
         await self._gateway_reply(
             update,
@@ -331,7 +337,9 @@ class TelegramChannel:
             # Stops the spinner on the button at once, before the assistant thinks.
             await _answer(query.answer())
             await self._turn(
-                chat_id, conversation, Inbound(payload=payload, external_id=external_id(update))
+                chat_id,
+                conversation,
+                Inbound(payload=payload, external_id=self.external_id(update)),
             )
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -349,7 +357,7 @@ class TelegramChannel:
                 text=inbound.text,
                 payload=inbound.payload,
                 intent=inbound.intent,
-                external_id=external_id(update),
+                external_id=self.external_id(update),
             )
             await self._turn(chat_id, conversation, with_id)
 
@@ -413,7 +421,7 @@ class TelegramChannel:
                 messages = await self._store_gateway_turn(
                     conversation,
                     marker,
-                    external_id(update),
+                    self.external_id(update),
                     response if speak else None,
                     arguments,
                 )
@@ -460,7 +468,8 @@ class TelegramChannel:
         return await asyncio.to_thread(
             self._telegram_store.conversation_for_chat,
             _chat_id(update),
-            municipality=self._settings.lotsen_default_municipality,
+            bot=self.bot.key,
+            municipality=self.bot.municipality,
             language=language,
             language_source=source,
         )
@@ -476,10 +485,12 @@ class TelegramChannel:
 
     async def keep(self, update: Update, body: str) -> bool:
         """Stores the update before the webhook answers; False if it is kept already."""
-        return await asyncio.to_thread(self._telegram_store.keep_update, update.update_id, body)
+        return await asyncio.to_thread(
+            self._telegram_store.keep_update, self.bot.key, update.update_id, body
+        )
 
     async def on_handled(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await asyncio.to_thread(self._telegram_store.forget_update, update.update_id)
+        await asyncio.to_thread(self._telegram_store.forget_update, self.bot.key, update.update_id)
 
     async def _replay_unhandled(self, interval: float) -> None:
         """Hands the application again the updates a stopped process had kept but not
@@ -488,6 +499,7 @@ class TelegramChannel:
             try:
                 bodies = await asyncio.to_thread(
                     self._telegram_store.claim_unhandled_updates,
+                    self.bot.key,
                     UNHANDLED_AFTER,
                     UNHANDLED_LEASE,
                 )
@@ -501,7 +513,10 @@ class TelegramChannel:
             await asyncio.sleep(interval)
 
     def secret_matches(self, given: str | None) -> bool:
-        return secret_matches(self._settings.telegram_webhook_secret, given)
+        return secret_matches(self.bot.webhook_secret, given)
+
+    def external_id(self, update: Update, turn: str = "") -> str:
+        return self.bot.external_id(update.update_id, turn)
 
 
 async def _answer(answering: Any) -> None:
@@ -524,8 +539,10 @@ def _text(update: Update) -> str:
 
 
 async def telegram_webhook(request: Request) -> Response:
-    """Telegram's calls. The secret is checked before anything is read or stored."""
-    channel: TelegramChannel | None = getattr(request.app.state, "telegram", None)
+    """Telegram's calls to one bot's path. The secret is checked before anything is read or
+    stored."""
+    channels: dict[str, TelegramChannel] = getattr(request.app.state, "telegram_by_path", {})
+    channel = channels.get(request.url.path)
     if channel is None:
         return Response(status_code=503)
     if not channel.secret_matches(request.headers.get(SECRET_HEADER)):

@@ -151,8 +151,11 @@ class TelegramDelivery:
         store: ConversationStore,
         telegram_store: TelegramStore,
         retry_base: timedelta,
+        bot_key: str = "",
     ) -> None:
         self._bot = bot
+        # Which bot's chats this delivery serves ('' the default municipality's).
+        self._bot_key = bot_key
         self._store = store
         self._telegram_store = telegram_store
         # First wait of the delivery loop before it tries a failed message again; doubled
@@ -189,7 +192,7 @@ class TelegramDelivery:
 
     async def deliver_due(self) -> int:
         """One round of the delivery loop; returns how many messages went out."""
-        due = await asyncio.to_thread(self._telegram_store.claim_due_messages)
+        due = await asyncio.to_thread(self._telegram_store.claim_due_messages, self._bot_key)
         by_chat: dict[int, list[DueMessage]] = {}
         for item in due:
             by_chat.setdefault(item.chat_id, []).append(item)

@@ -49,10 +49,17 @@ class TelegramStore:
         self._sessions = session_factory
 
     def conversation_for_chat(
-        self, chat_id: int, *, municipality: str, language: str, language_source: LanguageSource
+        self,
+        chat_id: int,
+        *,
+        bot: str,
+        municipality: str,
+        language: str,
+        language_source: LanguageSource,
     ) -> ConversationView:
-        """The chat's conversation, made on its first message with the given language."""
-        found = self._find(chat_id)
+        """The conversation of the chat with `bot`, made on its first message with the
+        given language, in the bot's municipality."""
+        found = self._find(bot, chat_id)
         if found is not None:
             return found
         try:
@@ -70,22 +77,22 @@ class TelegramStore:
                 )
                 session.add(conversation)
                 session.flush()
-                session.add(TelegramChat(chat_id=chat_id, conversation_id=conversation.id))
+                session.add(TelegramChat(bot=bot, chat_id=chat_id, conversation_id=conversation.id))
                 session.flush()
                 return ConversationView.of(conversation)
         except IntegrityError:
             # Another worker made it first; use theirs.
-            again = self._find(chat_id)
+            again = self._find(bot, chat_id)
             if again is None:
                 raise
             return again
 
-    def _find(self, chat_id: int) -> ConversationView | None:
+    def _find(self, bot: str, chat_id: int) -> ConversationView | None:
         with self._sessions() as session:
             conversation = session.scalar(
                 select(Conversation)
                 .join(TelegramChat, TelegramChat.conversation_id == Conversation.id)
-                .where(TelegramChat.chat_id == chat_id)
+                .where(TelegramChat.bot == bot, TelegramChat.chat_id == chat_id)
             )
             return None if conversation is None else ConversationView.of(conversation)
 
@@ -125,22 +132,28 @@ class TelegramStore:
 
     # --- Updates kept from the webhook until handled. ---------------------------------
 
-    def keep_update(self, update_id: int, body: str) -> bool:
+    def keep_update(self, bot: str, update_id: int, body: str) -> bool:
         """Stores an update before the webhook answers Telegram; False if it is kept
         already (Telegram sent it again before it was handled)."""
         try:
             with self._sessions.begin() as session:
-                session.add(TelegramUpdate(update_id=update_id, body=body, received_at=utcnow()))
+                session.add(
+                    TelegramUpdate(bot=bot, update_id=update_id, body=body, received_at=utcnow())
+                )
         except IntegrityError:
             return False
         return True
 
-    def forget_update(self, update_id: int) -> None:
+    def forget_update(self, bot: str, update_id: int) -> None:
         with self._sessions.begin() as session:
-            session.execute(delete(TelegramUpdate).where(TelegramUpdate.update_id == update_id))
+            session.execute(
+                delete(TelegramUpdate).where(
+                    TelegramUpdate.bot == bot, TelegramUpdate.update_id == update_id
+                )
+            )
 
     def claim_unhandled_updates(
-        self, older_than: timedelta, lease: timedelta, limit: int = 100
+        self, bot: str, older_than: timedelta, lease: timedelta, limit: int = 100
     ) -> list[str]:
         """Bodies of updates received more than `older_than` ago and still not handled (the
         process that took them stopped), oldest first, leased to the caller."""
@@ -149,6 +162,7 @@ class TelegramStore:
             rows = session.scalars(
                 select(TelegramUpdate)
                 .where(
+                    TelegramUpdate.bot == bot,
                     TelegramUpdate.received_at <= now - older_than,
                     or_(
                         TelegramUpdate.claimed_until.is_(None),
@@ -163,6 +177,7 @@ class TelegramStore:
                 claimed = session.execute(
                     update(TelegramUpdate)
                     .where(
+                        TelegramUpdate.bot == bot,
                         TelegramUpdate.update_id == row.update_id,
                         or_(
                             TelegramUpdate.claimed_until.is_(None),
@@ -176,8 +191,8 @@ class TelegramStore:
                     bodies.append(row.body)
             return bodies
 
-    def claim_due_messages(self, limit: int = 200) -> list[DueMessage]:
-        """Leases the pending outbound messages of Telegram chats that are due, oldest first.
+    def claim_due_messages(self, bot: str = "", limit: int = 200) -> list[DueMessage]:
+        """Leases the pending outbound messages of `bot`'s chats that are due, oldest first.
         A chat's messages go out in order: none is taken after one of the same chat that is
         not due yet (still leased, or waiting for its retry)."""
         now = utcnow()
@@ -197,6 +212,7 @@ class TelegramStore:
                 select(Message, TelegramChat.chat_id)
                 .join(TelegramChat, TelegramChat.conversation_id == Message.conversation_id)
                 .where(
+                    TelegramChat.bot == bot,
                     Message.direction == MessageDirection.OUTBOUND,
                     Message.status == MessageStatus.PENDING,
                     or_(Message.next_delivery_at.is_(None), Message.next_delivery_at <= now),

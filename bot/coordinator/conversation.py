@@ -251,7 +251,7 @@ async def reply(request: Request, who: SignedIn) -> Response:
     if _unknown_source_language(draft, who):
         return _bad_language()
     if draft.previewing:
-        limited = _too_many_previews(request, who)
+        limited = await _too_many_previews(request, who)
         if limited is not None:
             return limited
         return await _conversation_response(
@@ -273,11 +273,11 @@ async def reply(request: Request, who: SignedIn) -> Response:
     return redirect(f"/coordinator/conversations/{conversation_id}#{REPLY_ANCHOR}")
 
 
-def _too_many_previews(request: Request, who: SignedIn) -> Response | None:
+async def _too_many_previews(request: Request, who: SignedIn) -> Response | None:
     """Each preview runs the translation models; a stuck script or a held-down key must
     not take them from everyone else."""
     limits: RateLimits = request.app.state.rate_limits
-    wait = limits.coordinator_previews.hit(str(who.id))
+    wait = await limits.coordinator_previews.hit(str(who.id))
     if wait is None:
         return None
     response = PlainTextResponse(texts(who.language).get("too_many_previews", ""), status_code=429)
@@ -287,7 +287,7 @@ def _too_many_previews(request: Request, who: SignedIn) -> Response | None:
 
 async def reply_preview(request: Request, who: SignedIn) -> Response:
     """The live preview of the reply form (coordinator.js): what the person would receive."""
-    limited = _too_many_previews(request, who)
+    limited = await _too_many_previews(request, who)
     if limited is not None:
         return limited
     draft = await _draft(request, who)

@@ -17,7 +17,7 @@ from bot.coordinator.auth import Accounts, SignedIn, csrf_valid, in_password_poo
 from bot.coordinator.rendering import headers, redirect, render, texts
 from bot.db import get_sessionmaker
 from bot.http.client_address import address_pseudonym, client_ip, client_network
-from bot.http.ratelimit import SlidingWindowLimiter, retry_after_header
+from bot.http.ratelimit import RateLimits, retry_after_header
 from bot.runtime import get_settings
 
 SESSION_COOKIE = "lotsen_coordinator"
@@ -26,10 +26,6 @@ LOGIN_CSRF_COOKIE = "lotsen_login_csrf"
 # whole office behind one address signs in well within it, a guessing script does not.
 SIGN_IN_FORM_LIMIT = 30
 SIGN_IN_FORM_WINDOW_SECONDS = 15 * 60
-
-
-def sign_in_limiter() -> SlidingWindowLimiter:
-    return SlidingWindowLimiter(SIGN_IN_FORM_LIMIT, SIGN_IN_FORM_WINDOW_SECONDS)
 
 
 def _both_languages(key: str) -> str:
@@ -75,8 +71,8 @@ async def login_page(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    limiter: SlidingWindowLimiter = request.app.state.sign_in_limiter
-    wait = limiter.hit(client_network(request))
+    limits: RateLimits = request.app.state.rate_limits
+    wait = await limits.sign_in_forms.hit(client_network(request))
     if wait is not None:
         limited = PlainTextResponse(_both_languages("too_many_sign_ins"), status_code=429)
         limited.headers["Retry-After"] = retry_after_header(wait)

@@ -218,6 +218,8 @@ class TelegramUpdate(Base):
 
     __tablename__ = "telegram_update"
 
+    # '' for the default municipality's bot, else the municipality whose bot it came to.
+    bot: Mapped[str] = mapped_column(String(64), primary_key=True, default="", server_default="")
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     body: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -226,12 +228,16 @@ class TelegramUpdate(Base):
 
 
 class TelegramChat(Base):
-    """One Telegram chat is one conversation, for as long as the conversation exists."""
+    """One Telegram chat with one bot is one conversation, for as long as the conversation
+    exists. The same person writing to two municipalities' bots is two chats."""
 
     __tablename__ = "telegram_chat"
+    __table_args__ = (UniqueConstraint("bot", "chat_id", name="uq_telegram_chat_bot_chat"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    # '' for the default municipality's bot, else the municipality whose bot it is.
+    bot: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    chat_id: Mapped[int] = mapped_column(BigInteger)
     conversation_id: Mapped[str] = mapped_column(
         ForeignKey("conversation.id", ondelete="CASCADE"), unique=True
     )

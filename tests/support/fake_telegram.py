@@ -46,11 +46,15 @@ BOT_USER = {
 class Call:
     method: str
     params: dict[str, Any]
+    # The bot token the call came with (one fake serves several bots).
+    token: str = ""
 
 
 @dataclass
 class FakeTelegram:
     token: str = "123456:TEST-fake-token"
+    # More bots this fake answers for (one installation, a bot per municipality).
+    other_tokens: tuple[str, ...] = ()
     port: int = field(default_factory=free_port)
     calls: list[Call] = field(default_factory=list)
     # Calls answered with an error instead of being served (outage, flood control).
@@ -81,16 +85,24 @@ class FakeTelegram:
     def made(self, method: str) -> list[dict[str, Any]]:
         return [call.params for call in list(self.calls) if call.method == method]
 
-    def sent(self, chat_id: int) -> list[dict[str, Any]]:
-        return [p for p in self.made("sendMessage") if str(p.get("chat_id")) == str(chat_id)]
+    def sent(self, chat_id: int, token: str | None = None) -> list[dict[str, Any]]:
+        """Messages sent into the chat (by the bot with `token`, if given)."""
+        return [
+            call.params
+            for call in list(self.calls)
+            if call.method == "sendMessage"
+            and str(call.params.get("chat_id")) == str(chat_id)
+            and (token is None or call.token == token)
+        ]
 
     def _app(self) -> Starlette:
         async def method(request: Request) -> JSONResponse:
-            if request.path_params["token"] != self.token:
+            token = request.path_params["token"]
+            if token != self.token and token not in self.other_tokens:
                 return _error(401, "Unauthorized")
             name = request.path_params["method"]
             params = await _params(request)
-            call = Call(name, params)
+            call = Call(name, params, token)
             problem = _problem(name, params)
             if problem is not None:
                 status, description = problem

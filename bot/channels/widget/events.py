@@ -4,7 +4,6 @@ open page as server-sent events."""
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator
 
 from starlette.requests import Request
@@ -22,6 +21,7 @@ from bot.conversations.store import ConversationStore
 from bot.http.errors import ApiError
 from bot.http.sse import Event, event_stream, event_stream_response
 from bot.runtime import get_settings
+from bot.shared_state import StreamSlot, StreamSlots
 
 MAX_PAGE = 200
 # Open streams one conversation may hold (a few tabs); each one polls the database.
@@ -39,14 +39,16 @@ async def conversation_events(request: Request) -> StreamingResponse:
     EventSource cannot send headers. The cursor: `?after=` or the Last-Event-ID header."""
     limits = rate_limits(request)
     # Per address before anything is read; per conversation once its token is checked.
-    enforce_limit(limits.address_streams, client_address_key(request), None)
+    await enforce_limit(limits.address_streams, client_address_key(request), None)
     conversation = await authorised(request)
-    enforce_limit(limits.conversation_streams, conversation.id, conversation.language)
+    await enforce_limit(limits.conversation_streams, conversation.id, conversation.language)
     raw_cursor = request.query_params.get("after") or request.headers.get("last-event-id") or "0"
     if not raw_cursor.isdigit():
         raise ApiError(422, "invalid_cursor", "after must be a cursor from this API.")
-    open_streams: Counter[str] = request.app.state.open_streams
-    if open_streams[conversation.id] >= MAX_STREAMS_PER_CONVERSATION:
+    # Counted across every app process when they share Redis (bot/shared_state.py).
+    slots: StreamSlots = request.app.state.shared.stream_slots
+    slot = await slots.acquire(conversation.id, MAX_STREAMS_PER_CONVERSATION)
+    if slot is None:
         raise ApiError(429, "too_many_streams", "Too many open event streams.")
     settings = get_settings()
     changes = _changes(
@@ -58,20 +60,20 @@ async def conversation_events(request: Request) -> StreamingResponse:
         heartbeat_seconds=settings.widget_events_heartbeat_seconds,
         max_seconds=STREAM_MAX_SECONDS,
     )
-    return event_stream_response(_counted(open_streams, conversation.id, stream))
+    return event_stream_response(_counted(slots, slot, stream))
 
 
 async def _counted(
-    open_streams: Counter[str], conversation_id: str, stream: AsyncIterator[str]
+    slots: StreamSlots, slot: StreamSlot, stream: AsyncIterator[str]
 ) -> AsyncIterator[str]:
-    open_streams[conversation_id] += 1
+    """The stream, holding its slot while it is open (renewed with every chunk: the
+    heartbeat comes at least every WIDGET_EVENTS_HEARTBEAT_SECONDS)."""
     try:
         async for chunk in stream:
+            await slots.renew(slot)
             yield chunk
     finally:
-        open_streams[conversation_id] -= 1
-        if open_streams[conversation_id] <= 0:
-            del open_streams[conversation_id]
+        await slots.release(slot)
 
 
 async def _changes(
