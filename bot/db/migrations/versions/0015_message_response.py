@@ -5,7 +5,7 @@ own language (bot/coordinator/assistant.py). The variables may hold personal dat
 a booked time): they live and die with the message row, which erasure deletes.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-04
 """
 
