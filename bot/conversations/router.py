@@ -182,10 +182,12 @@ class Router:
             # events go too; the conversation stays, emptied, for the reply offering the
             # coordinator.
             await asyncio.to_thread(self._store.erase, conversation.id, keep_conversation=True)
-        outgoing = [Reply(str(r["text"]), _buttons(r)) for r in replies if r.get("text")]
+        outgoing = [
+            Reply.from_assistant(str(r["text"]), _buttons(r)) for r in replies if r.get("text")
+        ]
         if outgoing and len(received.rasa_text) >= LONG_MESSAGE_CHARS:
             hint = render_response("utter_long_message_hint", language, conversation.municipality)
-            outgoing.append(Reply(hint.text, hint.buttons))
+            outgoing.append(Reply(hint.text, hint.buttons, markup=hint.markup))
         outgoing = await translation.for_person_from_assistant(
             outgoing, language, municipality=conversation.municipality
         )
@@ -269,7 +271,7 @@ class Router:
 
         def rendered() -> list[Reply]:
             return [
-                Reply(message.text, message.buttons)
+                Reply(message.text, message.buttons, markup=message.markup)
                 for name in responses
                 for message in [
                     render_response(name, content or language, conversation.municipality, arguments)

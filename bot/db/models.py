@@ -146,6 +146,9 @@ class Message(Base):
     # recorded when Rasa asks the NLG endpoint for the answer; for the statistics and the
     # review of what the assistant did not understand.
     intent: Mapped[str | None] = mapped_column(String(64))
+    # An answer from the content with its marks (a first screen and the rest behind "More",
+    # official terms in their language; bot/nlg/markup.py); `text` is the plain whole.
+    markup: Mapped[str | None] = mapped_column(Text)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
     translations: Mapped[list[MessageTranslation]] = relationship(
