@@ -24,9 +24,11 @@ from starlette.routing import Route
 from bot.conversations.store import ConversationStore
 from bot.db import make_engine
 from bot.db.models import Conversation, Message, MessageSender, MessageStatus
+from bot.nlg.content import get_catalog
+from bot.nlg.markup import parse
 from bot.nlg.render import render_response
 from bot.settings import PROJECT_ROOT
-from tests.support.browser import axe_violations, screenshot, widget_chat, widget_frame
+from tests.support.browser import AXE, axe_violations, screenshot, widget_chat, widget_frame
 from tests.support.local_server import serve, shut_down
 from tests.support.system import RunningSystem, free_port
 
@@ -79,6 +81,15 @@ def open_with_keyboard(page: Page) -> Locator:
     expect(dialog).to_be_visible()
     expect(chat(page).locator("#lotsen-input")).to_be_focused()
     return dialog
+
+
+def tab_to(page: Page, target: Locator) -> None:
+    """Presses Tab until `target` has the focus: it is reachable without a mouse."""
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if target.evaluate("element => element === document.activeElement"):
+            return
+    pytest.fail("Tab never reached the element")
 
 
 def say(page: Page, text: str) -> None:
@@ -149,6 +160,21 @@ def test_keyboard_only_ukrainian_answer_button_reload_and_delete(
         UKRAINIAN_QUESTION
     )
     expect(dialog).to_have_accessible_name(STRINGS["uk"]["title"])
+
+    # The long answer's first screen; Tab reaches "Show more", Enter reveals the rest in
+    # place (aria-expanded), Enter again folds it.
+    more = chat(page).locator(f"{WIDGET} .lotsen-more").first
+    expect(more).to_have_attribute("aria-expanded", "false")
+    rest = chat(page).locator(f"{WIDGET} .lotsen-rest").first
+    expect(rest).to_be_hidden()
+    tab_to(page, more)
+    page.keyboard.press("Enter")
+    expect(more).to_have_attribute("aria-expanded", "true")
+    expect(more).to_have_accessible_name(STRINGS["uk"]["less"])
+    expect(rest).to_be_visible()
+    expect(more).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(rest).to_be_hidden()
 
     # A quick reply, pressed with the keyboard: its title is shown as the person's message.
     reply = chat(page).locator(f"{WIDGET} .lotsen-reply").first
@@ -482,13 +508,13 @@ def test_the_message_box_can_be_reached_on_a_phone_with_large_text(
                 .get_by_role("button", name=STRINGS["uk"][name], exact=True)
                 .bounding_box()
             )
-            assert box is not None and box["height"] >= 44, name
+            assert box is not None and box["height"] >= 44 and box["width"] >= 44, name
     finally:
         context.close()
 
 
-def test_a_long_answer_is_shown_from_its_start_and_a_long_paste_is_kept(
-    browser: Browser, system: RunningSystem
+def test_a_long_message_is_shown_from_its_start_and_a_long_paste_is_kept(
+    browser: Browser, system: RunningSystem, store: ConversationStore
 ) -> None:
     context = browser.new_context(viewport={"width": 360, "height": 740})
     page = context.new_page()
@@ -496,9 +522,20 @@ def test_a_long_answer_is_shown_from_its_start_and_a_long_paste_is_kept(
         open_demo(page, system, "en")
         chat(page).locator(".lotsen-launcher").click()
         say(page, "How do I get an integration plan and what is in it?")
-        answer = bot_messages(page).nth(1)
-        expect(answer).to_be_visible(timeout=REPLY_TIMEOUT_MS)
-        # The answer is longer than the phone's view: its first line is what is shown.
+        expect(bot_messages(page).nth(1)).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+        # A message longer than the phone's view (a coordinator's long reply): its first
+        # line is what is shown, not its end.
+        store.queue_outbound(
+            session_entry(page)["id"],
+            text="\n".join(
+                f"Step {n}: " + "read the guide and bring your papers. " * 4 for n in range(1, 16)
+            ),
+            language="en",
+            sender=MessageSender.COORDINATOR,
+            sender_name="Anna",
+        )
+        answer = chat(page).locator(f"{WIDGET} .lotsen-from-coordinator .lotsen-text")
+        expect(answer).to_contain_text("Step 15")
         first_line = answer.evaluate(
             """element => {
                 const log = element.closest('.lotsen-log');
@@ -669,3 +706,192 @@ def test_text_at_200_percent_still_fits(page: Page, system: RunningSystem) -> No
     for control in ("#lotsen-input", ".lotsen-send", ".lotsen-close", ".lotsen-human"):
         expect(chat(page).locator(control)).to_be_in_viewport()
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 1280
+
+
+PHONE_VIEWS = {
+    "360": ({"width": 360, "height": 740}, None),
+    "360-text-200": ({"width": 360, "height": 740}, "200%"),
+    "1280": ({"width": 1280, "height": 800}, None),
+}
+
+
+def larger_text(page: Page, size: str) -> None:
+    """The reader's text size, as the browser's setting sets it for every page."""
+    for document in (page, widget_frame(page)):
+        document.evaluate(f"() => {{ document.documentElement.style.fontSize = '{size}'; }}")
+
+
+@pytest.mark.parametrize("view", sorted(PHONE_VIEWS))
+def test_a_long_answer_opens_with_its_first_screen_and_more_shows_the_rest_in_place(
+    browser: Browser, system: RunningSystem, view: str
+) -> None:
+    viewport, text_size = PHONE_VIEWS[view]
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    try:
+        open_demo(page, system, "uk")
+        if text_size:
+            larger_text(page, text_size)
+        chat(page).locator(".lotsen-launcher").click()
+        say(page, UKRAINIAN_QUESTION)
+        answer = chat(page).locator(f"{WIDGET} article.lotsen-from-bot").nth(1)
+        expect(answer).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+        message = render_response("utter_integration_plan", "uk", "example")
+        assert message.markup is not None
+        layout = parse(message.markup)
+        first, more, rest = (
+            answer.locator(".lotsen-text"),
+            answer.locator(".lotsen-more"),
+            answer.locator(".lotsen-rest"),
+        )
+        expect(first).to_have_text(layout.plain_first_screen)
+        expect(rest).to_be_hidden()
+        expect(more).to_have_attribute("aria-expanded", "false")
+        expect(more).to_have_accessible_name(STRINGS["uk"]["more"])
+        assert more.get_attribute("aria-controls") == rest.get_attribute("id")
+        # The Finnish terms are marked as Finnish, so a screen reader says them in Finnish.
+        expect(first.locator('span[lang="fi"]').first).to_have_text("kotoutumissuunnitelma")
+        if text_size is None:
+            # The first screen and its "Show more" fit the view: nothing to scroll back for.
+            fits = answer.evaluate(
+                """element => element.offsetHeight <= element.closest('.lotsen-log').clientHeight"""
+            )
+            assert fits
+            expect(more).to_be_in_viewport()
+        else:
+            more.scroll_into_view_if_needed()
+        screenshot(page, f"widget-{view}-answer-first-screen")
+        more.click()
+        expect(more).to_have_attribute("aria-expanded", "true")
+        expect(rest).to_be_visible()
+        expect(rest).to_have_text(layout.plain_more)
+        # Nothing is lost between the two: together they are the stored answer.
+        assert f"{first.inner_text()}\n{rest.inner_text()}".replace("\n", "") == (
+            message.text.replace("\n", "")
+        )
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
+        screenshot(page, f"widget-{view}-answer-more")
+    finally:
+        context.close()
+
+
+def test_every_first_screen_fits_a_phone_in_every_language(
+    browser: Browser, system: RunningSystem
+) -> None:
+    """Every answer of the content, as the widget lays it out at 360 x 740: its first screen
+    with "Show more" (or the whole answer) is no taller than the conversation's view."""
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    try:
+        open_demo(page, system, "sv")
+        chat(page).locator(".lotsen-launcher").click()
+        catalog = get_catalog()
+        answers = []
+        for language in ("sv", "fi", "uk", "en"):
+            for name in sorted(catalog.names(language)):
+                message = render_response(name, language, "example")
+                layout = parse(message.markup) if message.markup else None
+                first = layout.plain_first_screen if layout else message.text
+                answers.append([f"{name} ({language})", first, bool(layout and layout.more)])
+        heights = widget_frame(page).evaluate(
+            """(answers) => {
+                const log = document.querySelector('.lotsen-log');
+                return answers.map(([name, text, more]) => {
+                    const article = document.createElement('article');
+                    article.className = 'lotsen-message lotsen-from-bot';
+                    const heading = document.createElement('h3');
+                    heading.className = 'lotsen-sender';
+                    heading.textContent = 'Lotsen';
+                    const body = document.createElement('div');
+                    body.className = 'lotsen-text';
+                    body.textContent = text;
+                    article.append(heading, body);
+                    if (more) {
+                        const button = document.createElement('button');
+                        button.className = 'lotsen-more';
+                        button.textContent = 'Visa mer';
+                        article.append(button);
+                    }
+                    log.append(article);
+                    const height = article.offsetHeight;
+                    article.remove();
+                    return [name, height, log.clientHeight];
+                });
+            }""",
+            answers,
+        )
+        too_tall = [(name, h, view) for name, h, view in heights if h > view]
+        tallest = max(heights, key=lambda row: row[1] / row[2])
+        print(f"tallest first screen at 360 x 740: {tallest[0]}, {tallest[1]} of {tallest[2]} px")
+        assert not too_tall, too_tall
+    finally:
+        context.close()
+
+
+def test_the_waiting_notice_is_two_lines_at_most_on_a_phone(
+    browser: Browser, system: RunningSystem
+) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    try:
+        open_demo(page, system, "fi")
+        chat(page).locator(".lotsen-launcher").click()
+        chat(page).get_by_role("button", name=STRINGS["fi"]["human"]).click()
+        notice = chat(page).locator(f"{WIDGET} .lotsen-notice")
+        expect(notice).to_have_text(STRINGS["fi"]["waiting"], timeout=REPLY_TIMEOUT_MS)
+        screenshot(page, "widget-360-waiting")
+        # Each language's wording, in the same place: two lines at most.
+        for language in ("sv", "fi", "uk", "en"):
+            lines = notice.evaluate(
+                """(element, text) => {
+                    element.textContent = text;
+                    const style = getComputedStyle(element);
+                    const inner = element.clientHeight - parseFloat(style.paddingTop)
+                        - parseFloat(style.paddingBottom);
+                    return Math.round(inner / parseFloat(style.lineHeight));
+                }""",
+                STRINGS[language]["waiting"],
+            )
+            assert lines <= 2, (language, lines)
+    finally:
+        context.close()
+
+
+def target_size_violations(page: Page, selector: str) -> list[dict[str, object]]:
+    """axe-core's WCAG 2.2 target-size rule (24 px, or enough space around), off by default."""
+    frame = widget_frame(page)
+    frame.evaluate(AXE.read_text(encoding="utf-8"))
+    return list(
+        frame.evaluate(
+            """async (selector) => {
+                const r = await axe.run(selector, {runOnly: {type: 'rule',
+                    values: ['target-size']}});
+                return r.violations.map(v => ({id: v.id,
+                    nodes: v.nodes.map(n => n.target.join(' '))}));
+            }""",
+            selector,
+        )
+    )
+
+
+@pytest.mark.parametrize("view", sorted(PHONE_VIEWS))
+def test_axe_and_target_size_with_a_long_answer_opened(
+    browser: Browser, system: RunningSystem, view: str
+) -> None:
+    viewport, text_size = PHONE_VIEWS[view]
+    context = browser.new_context(viewport=viewport, bypass_csp=True)
+    page = context.new_page()
+    try:
+        open_demo(page, system, "en")
+        if text_size:
+            larger_text(page, text_size)
+        chat(page).locator(".lotsen-launcher").click()
+        say(page, "What is the integration plan?")
+        more = chat(page).locator(f"{WIDGET} .lotsen-more").first
+        expect(more).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+        more.click()
+        expect(chat(page).locator(f"{WIDGET} .lotsen-rest").first).to_be_visible()
+        assert axe_violations(widget_frame(page), WIDGET) == []
+        assert target_size_violations(page, WIDGET) == []
+    finally:
+        context.close()
