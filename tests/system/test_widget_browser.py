@@ -10,20 +10,31 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, FrameLocator, Locator, Page, expect
 from sqlalchemy import select, update
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from bot.bookings.admin import SlotInput, add_slots
+from bot.bookings.times import HELSINKI
 from bot.conversations.store import ConversationStore
 from bot.db import make_engine
-from bot.db.models import Conversation, Message, MessageSender, MessageStatus
+from bot.db.models import (
+    Conversation,
+    Coordinator,
+    Message,
+    MessageSender,
+    MessageStatus,
+    SlotKind,
+)
 from bot.nlg.content import get_catalog
 from bot.nlg.markup import parse
 from bot.nlg.render import render_response
@@ -753,10 +764,15 @@ def test_a_long_answer_opens_with_its_first_screen_and_more_shows_the_rest_in_pl
         expect(first.locator('span[lang="fi"]').first).to_have_text("kotoutumissuunnitelma")
         if text_size is None:
             # The first screen and its "Show more" fit the view: nothing to scroll back for.
+            # (The follow-up buttons come after; they may need a scroll.)
             fits = answer.evaluate(
-                """element => element.offsetHeight <= element.closest('.lotsen-log').clientHeight"""
+                """element => {
+                    const more = element.querySelector('.lotsen-more').getBoundingClientRect();
+                    const log = element.closest('.lotsen-log').clientHeight;
+                    return [more.bottom - element.getBoundingClientRect().top, log];
+                }"""
             )
-            assert fits
+            assert fits[0] <= fits[1], fits
             expect(more).to_be_in_viewport()
         else:
             more.scroll_into_view_if_needed()
@@ -775,12 +791,14 @@ def test_a_long_answer_opens_with_its_first_screen_and_more_shows_the_rest_in_pl
         context.close()
 
 
-def test_every_first_screen_fits_a_phone_in_every_language(
-    browser: Browser, system: RunningSystem
+@pytest.mark.parametrize("view", ["360", "1280"])
+def test_every_first_screen_fits_the_view_in_every_language(
+    browser: Browser, system: RunningSystem, view: str
 ) -> None:
-    """Every answer of the content, as the widget lays it out at 360 x 740: its first screen
-    with "Show more" (or the whole answer) is no taller than the conversation's view."""
-    context = browser.new_context(viewport={"width": 360, "height": 740})
+    """Every answer of the content, as the widget lays it out on a phone and on a laptop: its
+    first screen with "Show more" (or the whole answer) is no taller than the conversation's
+    view."""
+    context = browser.new_context(viewport=PHONE_VIEWS[view][0])
     page = context.new_page()
     try:
         open_demo(page, system, "sv")
@@ -822,7 +840,7 @@ def test_every_first_screen_fits_a_phone_in_every_language(
         )
         too_tall = [(name, h, view) for name, h, view in heights if h > view]
         tallest = max(heights, key=lambda row: row[1] / row[2])
-        print(f"tallest first screen at 360 x 740: {tallest[0]}, {tallest[1]} of {tallest[2]} px")
+        print(f"tallest first screen at {view}: {tallest[0]}, {tallest[1]} of {tallest[2]} px")
         assert not too_tall, too_tall
     finally:
         context.close()
@@ -893,5 +911,144 @@ def test_axe_and_target_size_with_a_long_answer_opened(
         expect(chat(page).locator(f"{WIDGET} .lotsen-rest").first).to_be_visible()
         assert axe_violations(widget_frame(page), WIDGET) == []
         assert target_size_violations(page, WIDGET) == []
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def widget_free_times(system: RunningSystem) -> None:
+    """Free times on the coming working days at 9 and 13 Helsinki time, at a long address
+    (a time button must show all of it)."""
+    engine = make_engine(system.database_url)
+    with Session(engine) as session, session.begin():
+        session.add(
+            Coordinator(municipality="example", username="widget.booking", display_name="Eva")
+        )
+        session.flush()
+        today = datetime.now(HELSINKI).date()
+        add_slots(
+            session,
+            [
+                SlotInput(
+                    "widget.booking",
+                    today + timedelta(days=n),
+                    dt_time(hour),
+                    45,
+                    SlotKind.OFFICE,
+                    "Exempelgatan 1, Exempelby kommuns servicepunkt",
+                )
+                for n in range(1, 15)
+                for hour in (9, 13)
+            ],
+            datetime.now(UTC),
+        )
+    engine.dispose()
+
+
+def press_reply(page: Page, payload: str, content: str, language: str) -> None:
+    """Presses the quick reply the content offers with `payload` (found by its title)."""
+    buttons = render_response(content, language, "example").buttons
+    (title,) = [button["title"] for button in buttons if button["payload"] == payload]
+    before = bot_messages(page).count()
+    chat(page).locator(f"{WIDGET} .lotsen-reply:not([disabled])", has_text=title).first.click()
+    expect(bot_messages(page)).to_have_count(before + 1, timeout=REPLY_TIMEOUT_MS)
+
+
+def say_and_wait(page: Page, text: str) -> None:
+    before = bot_messages(page).count()
+    say(page, text)
+    expect(bot_messages(page).nth(before)).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+
+
+def booking_choice(value: str) -> str:
+    return f'/inform{{"booking_choice": "{value}"}}'
+
+
+@pytest.mark.parametrize("view", sorted(PHONE_VIEWS))
+def test_the_newcomer_points_in_each_view_with_screenshots(
+    browser: Browser, system: RunningSystem, widget_free_times: None, view: str
+) -> None:
+    """Issue 17's points 1-6 for the newcomer, walked through at 360 x 740, at 200% text
+    and at 1280 x 800, each with its screenshot in reports/screenshots/."""
+    viewport, text_size = PHONE_VIEWS[view]
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    try:
+        open_demo(page, system, "sv")
+        if text_size:
+            larger_text(page, text_size)
+        # 4. The first contact is not Swedish only.
+        expect(chat(page).locator(".lotsen-launcher")).to_have_accessible_name(launcher_name("sv"))
+        screenshot(page, f"widget-{view}-4-launcher")
+        chat(page).locator(".lotsen-launcher").click()
+        screenshot(page, f"widget-{view}-4-greeting")
+
+        # 3. A long answer: its first screen, terms marked, phone and e-mail as links.
+        say_and_wait(page, "Vad är en integrationsplan?")
+        answer = chat(page).locator(f"{WIDGET} article.lotsen-from-bot").nth(1)
+        expect(answer.locator(".lotsen-more")).to_be_visible()
+        expect(answer.locator('.lotsen-text span[lang="fi"]').first).to_be_attached()
+        screenshot(page, f"widget-{view}-3-long-answer")
+
+        # 6. Booking: every step can be stopped, the times show their whole place, the
+        # summary names the contact to be confirmed.
+        say_and_wait(page, "kan jag boka en tid hos handledaren")
+        press_reply(page, booking_choice("assessment"), "utter_ask_booking_purpose", "sv")
+        press_reply(page, booking_choice("fi"), "utter_ask_booking_meeting_language", "sv")
+        say_and_wait(page, "ja")
+        stop = chat(page).locator(
+            f"{WIDGET} .lotsen-reply:not([disabled])", has_text="Avbryt bokningen"
+        )
+        expect(stop).to_be_visible()
+        screenshot(page, f"widget-{view}-6-interpreter-language")
+        press_reply(page, booking_choice("uk"), "utter_ask_booking_interpreter_language", "sv")
+        say_and_wait(page, "Amina Example")
+        say_and_wait(page, "040 123 4567")
+        times = chat(page).locator(f"{WIDGET} .lotsen-reply:not([disabled])")
+        expect(times.first).to_contain_text("Exempelgatan 1, Exempelby kommuns servicepunkt")
+        cut = times.evaluate_all(
+            "buttons => buttons.filter(b => b.scrollWidth > b.clientWidth + 1).length"
+        )
+        assert cut == 0
+        screenshot(page, f"widget-{view}-6-times")
+        before = bot_messages(page).count()
+        times.first.click()
+        summary = bot_messages(page).nth(before)
+        expect(summary).to_contain_text("Amina Example", timeout=REPLY_TIMEOUT_MS)
+        expect(summary).to_contain_text("040 123 4567")
+        summary.scroll_into_view_if_needed()
+        screenshot(page, f"widget-{view}-6-summary")
+
+        # 5. Answered quick replies left the Tab order: only the summary's are offered.
+        enabled = chat(page).locator(f"{WIDGET} .lotsen-reply:not([disabled])")
+        latest = chat(page).locator(f"{WIDGET} article.lotsen-from-bot").last
+        assert enabled.count() == latest.locator(".lotsen-reply").count()
+        expect(chat(page).locator(f"{WIDGET} article h3").first).to_be_attached()
+        screenshot(page, f"widget-{view}-5-retired-replies")
+
+        # 2. The message box and the send button can be reached, the action buttons are
+        # touch targets.
+        for control in ("#lotsen-input", ".lotsen-send", ".lotsen-human", ".lotsen-restart"):
+            target = chat(page).locator(control)
+            target.scroll_into_view_if_needed()
+            expect(target).to_be_in_viewport()
+        screenshot(page, f"widget-{view}-2-composer")
+
+        # 1. A new tab continues the conversation; waiting for a person says so briefly.
+        second = context.new_page()
+        open_demo(second, system, "sv")
+        if text_size:
+            larger_text(second, text_size)
+        chat(second).locator(".lotsen-launcher").click()
+        expect(chat(second).locator(f"{WIDGET} .lotsen-from-user").first).to_contain_text(
+            "Vad är en integrationsplan?"
+        )
+        human = chat(second).get_by_role("button", name=STRINGS["sv"]["human"])
+        human.scroll_into_view_if_needed()
+        human.click()
+        expect(chat(second).locator(f"{WIDGET} .lotsen-notice")).to_have_text(
+            STRINGS["sv"]["waiting"], timeout=REPLY_TIMEOUT_MS
+        )
+        screenshot(second, f"widget-{view}-1-new-tab-waiting")
     finally:
         context.close()

@@ -1,6 +1,6 @@
 // Lotsen's chat, inside the frame that widget.js (main.js) draws on the municipal site. The
 // frame is Lotsen's own page (/widget/frame), so the conversation, its token (in this
-// origin's sessionStorage) and everything shown here are out of reach of the host page's
+// origin's localStorage) and everything shown here are out of reach of the host page's
 // scripts. The host page learns only the frame's size, by postMessage to the origin it
 // named (checked by the server).
 
