@@ -1060,6 +1060,15 @@ def test_the_newcomer_points_in_each_view_with_screenshots(
         expect(chat(second).locator(f"{WIDGET} .lotsen-notice")).to_have_text(
             STRINGS[language]["waiting"], timeout=REPLY_TIMEOUT_MS
         )
+        if text_size is None:
+            # At the normal text size everything fits: the panel has nothing to scroll to
+            # (no blank stretch a swipe could reveal).
+            assert widget_frame(second).evaluate(
+                """() => {
+                    const panel = document.getElementById('lotsen-panel');
+                    return panel.scrollHeight <= panel.clientHeight + 1;
+                }"""
+            )
         screenshot(second, f"widget-{view}-1-new-tab-waiting")
     finally:
         context.close()
