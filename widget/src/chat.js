@@ -90,6 +90,8 @@ class Widget {
     // server's config); the default until the config arrives.
     this.retentionDays = DEFAULT_RETENTION_DAYS;
     this.busy = false;
+    // Numbers the long answers' hidden parts (the ids their "Show more" buttons control).
+    this.moreCount = 0;
     this.streamAbort = null;
     // Picked in the language menu (kept for the conversation), or only the page's language,
     // which the person's own words may still change.
@@ -489,7 +491,7 @@ class Widget {
     }
     const parts = [h("div", { class: "lotsen-text", dir: "auto" }, runs(layout.first_screen))];
     if (Array.isArray(layout.more) && layout.more.length) {
-      this.moreCount = (this.moreCount || 0) + 1;
+      this.moreCount += 1;
       const rest = h(
         "div",
         { class: "lotsen-rest", dir: "auto", id: `lotsen-rest-${this.moreCount}`, hidden: true },
