@@ -8,6 +8,6 @@ if [ -z "${RASA_API_TOKEN}" ]; then
   echo "RASA_API_TOKEN is empty: Rasa's HTTP API would answer anyone" >&2
   exit 1
 fi
-exec .venv-rasa/bin/rasa run --enable-api --auth-token "$RASA_API_TOKEN" \
+exec .venv-rasa/bin/rasa run --enable-api --auth-token="$RASA_API_TOKEN" \
   --interface 127.0.0.1 --port "$RASA_PORT" --model "$RASA_MODEL" \
   --endpoints endpoints.yml --credentials credentials.yml

@@ -15,6 +15,7 @@ import pytest
 
 from bot.language import SUPPORTED_LANGUAGES
 from bot.nlg.content import ContentCatalog, load_catalog
+from bot.nlg.markup import plain
 from bot.settings import PROJECT_ROOT
 
 CONTENT = PROJECT_ROOT / "data" / "content"
@@ -353,12 +354,13 @@ def catalog() -> ContentCatalog:
 
 
 def _text(catalog: ContentCatalog, name: str, language: str) -> str:
-    return PLACEHOLDER.sub("", catalog.variants(name, language)[0].text)
+    # As the person reads it: the marks (a first screen, a term's language) gone.
+    return PLACEHOLDER.sub("", plain(catalog.variants(name, language)[0].text))
 
 
 def _everything_shown(catalog: ContentCatalog, name: str, language: str) -> str:
     variant = catalog.variants(name, language)[0]
-    shown = "\n".join([variant.text, *(button.title for button in variant.buttons)])
+    shown = "\n".join([plain(variant.text), *(button.title for button in variant.buttons)])
     return PLACEHOLDER.sub("", shown)
 
 

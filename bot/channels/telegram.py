@@ -36,7 +36,12 @@ from telegram.ext import (
 )
 
 from bot.channels.telegram_bots import TelegramBot
-from bot.channels.telegram_delivery import TelegramDelivery, parse_callback_data, typing
+from bot.channels.telegram_delivery import (
+    TelegramDelivery,
+    parse_callback_data,
+    parse_more_data,
+    typing,
+)
 from bot.channels.telegram_store import TelegramStore
 from bot.conversations.router import (
     ERASED,
@@ -318,6 +323,10 @@ class TelegramChannel:
         chat_id = update.effective_chat.id
         async with self._chat_lock(chat_id):
             conversation = await self._conversation(update)
+            more = parse_more_data(query.data)
+            if more is not None:
+                await self._send_rest(query, chat_id, conversation, more)
+                return
             button = parse_callback_data(query.data)
             payload = None
             if button is not None:
@@ -341,6 +350,22 @@ class TelegramChannel:
                 conversation,
                 Inbound(payload=payload, external_id=self.external_id(update)),
             )
+
+    async def _send_rest(
+        self, query: Any, chat_id: int, conversation: ConversationView, message_id: int
+    ) -> None:
+        """A long answer's "More": the rest of it, kept with the answer (no turn, no Rasa)."""
+        rest = await asyncio.to_thread(
+            self._telegram_store.rest_of_answer, conversation.id, message_id
+        )
+        if rest is None:
+            expired = render_response(
+                "utter_telegram_button_expired", conversation.language, conversation.municipality
+            )
+            await _answer(query.answer(text=expired.text))
+            return
+        await _answer(query.answer())
+        await self._delivery.send_rest(chat_id, rest)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         # The update itself holds what people wrote; its id is enough to find it.

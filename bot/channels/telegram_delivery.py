@@ -23,6 +23,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.channels.telegram_store import DueMessage, TelegramStore
 from bot.conversations.store import ConversationStore, MessageView
 from bot.db.models import utcnow
+from bot.nlg.render import render_response
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ MAX_RETRY_AFTER_IN_TURN_SECONDS = 30.0
 # Telegram shows "typing…" for about five seconds; renew it before it fades.
 TYPING_RENEW_SECONDS = 4.0
 CALLBACK_PREFIX = "b"
+MORE_PREFIX = "m"
+MORE_BUTTON = "utter_telegram_more"
 
 _SENTENCE_END = re.compile(r"[.!?…:;](?=\s)")
 _WHITESPACE = re.compile(r"\s")
@@ -82,23 +85,36 @@ def _cut_position(window: str) -> int:
     return len(window)
 
 
+def first_screen(message: MessageView) -> str:
+    """What a message shows at first: a long answer's first screen, else all of it."""
+    layout = message.layout
+    return layout.plain_first_screen if layout is not None and layout.more else message.text or ""
+
+
 def keyboard(message: MessageView) -> InlineKeyboardMarkup | None:
     """Buttons as an inline keyboard. Telegram allows 64 bytes of callback data, less than a
     payload with entities needs, so a button is named by its message and position and the
-    payload stays on the server."""
-    if not message.buttons:
-        return None
-    return InlineKeyboardMarkup(
+    payload stays on the server. A long answer's "More" comes first: it sends the rest."""
+    rows = [
         [
-            [
-                InlineKeyboardButton(
-                    str(button.get("title", "")),
-                    callback_data=f"{CALLBACK_PREFIX}:{message.id}:{index}",
-                )
-            ]
-            for index, button in enumerate(message.buttons)
+            InlineKeyboardButton(
+                str(button.get("title", "")),
+                callback_data=f"{CALLBACK_PREFIX}:{message.id}:{index}",
+            )
         ]
-    )
+        for index, button in enumerate(message.buttons)
+    ]
+    layout = message.layout
+    if layout is not None and layout.more:
+        title = render_response(MORE_BUTTON, message.language).text
+        rows.insert(0, [InlineKeyboardButton(title, callback_data=f"{MORE_PREFIX}:{message.id}")])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def parse_more_data(data: str | None) -> int | None:
+    """The message id of a "More" button made by `keyboard`."""
+    prefix, _, message_id = (data or "").partition(":")
+    return int(message_id) if prefix == MORE_PREFIX and message_id.isdigit() else None
 
 
 def parse_callback_data(data: str | None) -> tuple[int, int] | None:
@@ -217,7 +233,7 @@ class TelegramDelivery:
             await asyncio.sleep(interval)
 
     async def _deliver(self, chat_id: int, message: MessageView, delivered_parts: int) -> bool:
-        parts = split_text(message.text or "")
+        parts = split_text(first_screen(message))
         if not parts:
             logger.warning("message %s has no text to send; marked sent", message.id)
         for number in range(delivered_parts, len(parts)):
@@ -254,6 +270,15 @@ class TelegramDelivery:
                 await asyncio.to_thread(self._store.record_parts_delivered, message.id, number + 1)
         await asyncio.to_thread(self._store.mark_delivered, message.id)
         return True
+
+    async def send_rest(self, chat_id: int, text: str) -> None:
+        """The rest of an answer the person asked for with "More". It is stored already, as
+        part of the answer, so a failure is only logged: the button can be pressed again."""
+        try:
+            for part in split_text(text):
+                await self._send(chat_id, part, None)
+        except TelegramError as error:
+            logger.warning("the rest of an answer was not delivered (%s)", type(error).__name__)
 
     async def _send(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
         # Plain text, no parse_mode: nothing anyone wrote is read as markup.

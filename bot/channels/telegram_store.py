@@ -32,6 +32,7 @@ from bot.db.models import (
     TelegramUpdate,
     utcnow,
 )
+from bot.nlg.markup import layout_of
 
 CHANNEL = "telegram"
 
@@ -129,6 +130,16 @@ class TelegramStore:
                 return None
             payload = buttons[index].get("payload")
             return payload if isinstance(payload, str) else None
+
+    def rest_of_answer(self, conversation_id: str, message_id: int) -> str | None:
+        """What an answer of this chat's conversation keeps behind its "More" button (the
+        callback data names a message id, which anyone can write: another chat's is None)."""
+        with self._sessions() as session:
+            message = session.get(Message, message_id)
+            if message is None or message.conversation_id != conversation_id:
+                return None
+            layout = layout_of(message.markup)
+            return layout.plain_more if layout is not None and layout.more else None
 
     # --- Updates kept from the webhook until handled. ---------------------------------
 

@@ -29,6 +29,7 @@ from bot.language import (
     language_name,
 )
 from bot.nlg.content import get_catalog
+from bot.nlg.markup import from_assistant
 from bot.nlg.origin import origin_of, renderable
 from bot.nlg.render import render_response
 from bot.runtime import get_settings
@@ -186,7 +187,14 @@ class Router:
         outgoing = [_reply(r) for r in replies if r.get("text")]
         if outgoing and len(received.rasa_text) >= LONG_MESSAGE_CHARS:
             hint = render_response("utter_long_message_hint", language, conversation.municipality)
-            outgoing.append(Reply(hint.text, hint.buttons, response_name="utter_long_message_hint"))
+            outgoing.append(
+                Reply(
+                    hint.text,
+                    hint.buttons,
+                    markup=hint.markup,
+                    response_name="utter_long_message_hint",
+                )
+            )
         outgoing = await translation.for_person_from_assistant(
             outgoing, language, municipality=conversation.municipality
         )
@@ -273,6 +281,7 @@ class Router:
                 Reply(
                     message.text,
                     message.buttons,
+                    markup=message.markup,
                     response_name=name,
                     response_arguments=renderable(arguments) or None,
                 )
@@ -408,9 +417,11 @@ def _reply(reply: dict[str, Any]) -> Reply:
     """One of Rasa's answers, with the content it was rendered from where Rasa's channel
     passed that on (bot/rasa_channel.py)."""
     origin = origin_of(reply)
+    plain_text, markup = from_assistant(str(reply["text"]))
     return Reply(
-        str(reply["text"]),
+        plain_text,
         _buttons(reply),
+        markup=markup,
         response_name=origin.name if origin else None,
         response_arguments=(origin.arguments or None) if origin else None,
     )

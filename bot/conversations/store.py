@@ -31,6 +31,7 @@ from bot.db.models import (
 )
 from bot.handoff.state_machine import HandoffRequest, hand_back, reopen, request_handoff
 from bot.handoff.urgent import urgent_reason
+from bot.nlg.markup import Layout, layout_of
 from bot.privacy.erasure import ErasureReason, erase_conversation
 from bot.privacy.tracker import get_tracker_store
 
@@ -84,6 +85,8 @@ class MessageView:
     language: str
     created_at: str
     sender_name: str | None = None
+    # The answer's text with its marks (bot/nlg/markup.py), when it has any.
+    markup: str | None = None
 
     @classmethod
     def of(cls, message: Message) -> MessageView:
@@ -92,6 +95,7 @@ class MessageView:
             sender=message.sender,
             sender_name=message.sender_name,
             text=message.text,
+            markup=message.markup,
             buttons=list(message.buttons or []),
             language=message.language,
             # SQLite gives back naive datetimes; every stored time is UTC.
@@ -106,10 +110,17 @@ class MessageView:
             "sender": self.sender,
             "sender_name": self.sender_name,
             "text": self.text,
+            "layout": layout.as_json() if (layout := layout_of(self.markup)) else None,
             "buttons": self.buttons,
             "language": self.language,
             "created_at": self.created_at,
         }
+
+    @property
+    def layout(self) -> Layout | None:
+        """The first screen and the rest, with the official terms marked; None for a text
+        without marks."""
+        return layout_of(self.markup)
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,8 @@ class Reply:
     # coordinator can read it re-rendered in their own language; None for anything else.
     response_name: str | None = None
     response_arguments: dict[str, Any] | None = None
+    # The text with its marks (a first screen, official terms), when the content had any.
+    markup: str | None = None
 
 
 @dataclass(frozen=True)
@@ -308,6 +321,7 @@ class ConversationStore(MessageDelivery):
                     direction=MessageDirection.OUTBOUND,
                     sender=MessageSender.BOT,
                     text=reply.text,
+                    markup=reply.markup,
                     buttons=reply.buttons or None,
                     language=language,
                     status=reply_status,

@@ -170,6 +170,8 @@ async def for_person_from_assistant(
             ],
             original_text=reply.text,
             original_language=TRANSLATION_HUB,
+            # The marks belong to the hub language's text; a translation is plain.
+            markup=None,
         )
 
     messages = list(await asyncio.gather(*(one(reply) for reply in replies)))
@@ -179,5 +181,9 @@ async def for_person_from_assistant(
         "utter_machine_translated_answer", person_language, municipality, {}
     )
     last = messages[-1]
-    messages[-1] = replace(last, text=f"{last.text}\n\n{notice}")
+    messages[-1] = replace(
+        last,
+        text=f"{last.text}\n\n{notice}",
+        markup=f"{last.markup}\n\n{notice}" if last.markup else None,
+    )
     return messages

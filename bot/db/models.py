@@ -152,6 +152,9 @@ class Message(Base):
     # the row when the conversation is erased.
     response_name: Mapped[str | None] = mapped_column(String(128))
     response_arguments: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # An answer from the content with its marks (a first screen and the rest behind "More",
+    # official terms in their language; bot/nlg/markup.py); `text` is the plain whole.
+    markup: Mapped[str | None] = mapped_column(Text)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
     translations: Mapped[list[MessageTranslation]] = relationship(

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from bot.language import SUPPORTED_LANGUAGES
+from bot.nlg.markup import MarkupError, escape_value, has_marks, parse
 from bot.runtime import Resource, current
 
 logger = logging.getLogger(__name__)
@@ -38,12 +39,15 @@ class Variant:
 
 @dataclass(frozen=True)
 class RenderedMessage:
+    # The plain text: marks gone, a first screen and its rest joined (bot/nlg/markup.py).
     text: str
     buttons: list[dict[str, str]] = field(default_factory=list)
     language: str = "sv"
+    # The text with its marks, when it has any: what Rasa passes on to the gateway.
+    markup: str | None = None
 
     def as_nlg_response(self) -> dict[str, Any]:
-        return {"text": self.text, "buttons": self.buttons}
+        return {"text": self.markup or self.text, "buttons": self.buttons}
 
 
 class ContentError(ValueError):
@@ -96,9 +100,12 @@ class ContentCatalog:
 
 
 def _fill(variant: Variant, language: str, variables: Mapping[str, Any]) -> RenderedMessage:
-    values = _Missing({key: str(value) for key, value in variables.items()})
+    values = _Missing({key: escape_value(str(value)) for key, value in variables.items()})
+    filled = variant.text.format_map(values).strip()
+    markup = filled if has_marks(filled) else None
     return RenderedMessage(
-        text=variant.text.format_map(values).strip(),
+        text=parse(filled).plain_text if markup else filled,
+        markup=markup,
         buttons=[
             {"title": button.title.format_map(values), "payload": button.payload}
             for button in variant.buttons
@@ -118,10 +125,13 @@ def _parse_variant(raw: Any, where: str) -> Variant:
     for button in raw.get("buttons") or []:
         if not isinstance(button, dict) or not {"title", "payload"} <= button.keys():
             raise ContentError(f"{where}: a button needs a title and a payload")
+        if has_marks(str(button["title"])):
+            raise ContentError(f"{where}: a button's title carries no marks")
         buttons.append(Button(title=str(button["title"]), payload=str(button["payload"])))
     try:
         placeholders(raw["text"])
-    except ValueError as error:
+        parse(raw["text"])
+    except (ValueError, MarkupError) as error:
         raise ContentError(f"{where}: {error}") from error
     return Variant(text=raw["text"], buttons=tuple(buttons))
 

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from bot.nlg.content import ContentCatalog
+from bot.nlg.markup import plain
 
 MARKER = "# --- responses: written by `lotsen content sync-domain`"
 SOURCE_LANGUAGE = "en"
@@ -44,7 +45,8 @@ def responses_block(catalog: ContentCatalog, data_dir: Path) -> str:
     for name in sorted(used):
         variants = []
         for variant in catalog.variants(name, SOURCE_LANGUAGE):
-            entry: dict[str, Any] = {"text": variant.text.strip()}
+            # Without the marks the widget reads (bot/nlg/markup.py): Rasa only checks names.
+            entry: dict[str, Any] = {"text": plain(variant.text).strip()}
             if variant.buttons:
                 entry["buttons"] = [
                     {"title": b.title, "payload": b.payload} for b in variant.buttons

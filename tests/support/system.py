@@ -100,6 +100,9 @@ class RunningSystem:
             LOTSEN_WIDGET_ALLOWED_ORIGINS=self.embedding_site_url,
             RATE_LIMIT_CONVERSATION_STREAMS="100000",
             RATE_LIMIT_ADDRESS_STREAMS="100000",
+            # Every booking in the tests comes from this one network; the limit itself is
+            # tested in tests/test_booking_limits.py.
+            BOOKING_LIMIT_UNLINKED="100000",
             TRANSLATION_PACKAGES_DIR=str(
                 self.translation_packages_dir or self.workdir / "argos-packages"
             ),

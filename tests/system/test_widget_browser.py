@@ -10,23 +10,36 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, FrameLocator, Locator, Page, expect
 from sqlalchemy import select, update
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from bot.bookings.admin import SlotInput, add_slots
+from bot.bookings.times import HELSINKI
 from bot.conversations.store import ConversationStore
 from bot.db import make_engine
-from bot.db.models import Conversation, Message, MessageSender, MessageStatus
+from bot.db.models import (
+    Conversation,
+    Coordinator,
+    Message,
+    MessageSender,
+    MessageStatus,
+    SlotKind,
+)
+from bot.nlg.content import get_catalog
+from bot.nlg.markup import parse
 from bot.nlg.render import render_response
 from bot.settings import PROJECT_ROOT
-from tests.support.browser import axe_violations, screenshot, widget_chat, widget_frame
+from tests.support.browser import AXE, axe_violations, screenshot, widget_chat, widget_frame
 from tests.support.local_server import serve, shut_down
 from tests.support.system import RunningSystem, free_port
 
@@ -79,6 +92,15 @@ def open_with_keyboard(page: Page) -> Locator:
     expect(dialog).to_be_visible()
     expect(chat(page).locator("#lotsen-input")).to_be_focused()
     return dialog
+
+
+def tab_to(page: Page, target: Locator) -> None:
+    """Presses Tab until `target` has the focus: it is reachable without a mouse."""
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if target.evaluate("element => element === document.activeElement"):
+            return
+    pytest.fail("Tab never reached the element")
 
 
 def say(page: Page, text: str) -> None:
@@ -149,6 +171,21 @@ def test_keyboard_only_ukrainian_answer_button_reload_and_delete(
         UKRAINIAN_QUESTION
     )
     expect(dialog).to_have_accessible_name(STRINGS["uk"]["title"])
+
+    # The long answer's first screen; Tab reaches "Show more", Enter reveals the rest in
+    # place (aria-expanded), Enter again folds it.
+    more = chat(page).locator(f"{WIDGET} .lotsen-more").first
+    expect(more).to_have_attribute("aria-expanded", "false")
+    rest = chat(page).locator(f"{WIDGET} .lotsen-rest").first
+    expect(rest).to_be_hidden()
+    tab_to(page, more)
+    page.keyboard.press("Enter")
+    expect(more).to_have_attribute("aria-expanded", "true")
+    expect(more).to_have_accessible_name(STRINGS["uk"]["less"])
+    expect(rest).to_be_visible()
+    expect(more).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(rest).to_be_hidden()
 
     # A quick reply, pressed with the keyboard: its title is shown as the person's message.
     reply = chat(page).locator(f"{WIDGET} .lotsen-reply").first
@@ -482,13 +519,13 @@ def test_the_message_box_can_be_reached_on_a_phone_with_large_text(
                 .get_by_role("button", name=STRINGS["uk"][name], exact=True)
                 .bounding_box()
             )
-            assert box is not None and box["height"] >= 44, name
+            assert box is not None and box["height"] >= 44 and box["width"] >= 44, name
     finally:
         context.close()
 
 
-def test_a_long_answer_is_shown_from_its_start_and_a_long_paste_is_kept(
-    browser: Browser, system: RunningSystem
+def test_a_long_message_is_shown_from_its_start_and_a_long_paste_is_kept(
+    browser: Browser, system: RunningSystem, store: ConversationStore
 ) -> None:
     context = browser.new_context(viewport={"width": 360, "height": 740})
     page = context.new_page()
@@ -496,9 +533,20 @@ def test_a_long_answer_is_shown_from_its_start_and_a_long_paste_is_kept(
         open_demo(page, system, "en")
         chat(page).locator(".lotsen-launcher").click()
         say(page, "How do I get an integration plan and what is in it?")
-        answer = bot_messages(page).nth(1)
-        expect(answer).to_be_visible(timeout=REPLY_TIMEOUT_MS)
-        # The answer is longer than the phone's view: its first line is what is shown.
+        expect(bot_messages(page).nth(1)).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+        # A message longer than the phone's view (a coordinator's long reply): its first
+        # line is what is shown, not its end.
+        store.queue_outbound(
+            session_entry(page)["id"],
+            text="\n".join(
+                f"Step {n}: " + "read the guide and bring your papers. " * 4 for n in range(1, 16)
+            ),
+            language="en",
+            sender=MessageSender.COORDINATOR,
+            sender_name="Anna",
+        )
+        answer = chat(page).locator(f"{WIDGET} .lotsen-from-coordinator .lotsen-text")
+        expect(answer).to_contain_text("Step 15")
         first_line = answer.evaluate(
             """element => {
                 const log = element.closest('.lotsen-log');
@@ -669,3 +717,358 @@ def test_text_at_200_percent_still_fits(page: Page, system: RunningSystem) -> No
     for control in ("#lotsen-input", ".lotsen-send", ".lotsen-close", ".lotsen-human"):
         expect(chat(page).locator(control)).to_be_in_viewport()
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 1280
+
+
+PHONE_VIEWS = {
+    "360": ({"width": 360, "height": 740}, None),
+    "360-text-200": ({"width": 360, "height": 740}, "200%"),
+    "1280": ({"width": 1280, "height": 800}, None),
+}
+
+
+def larger_text(page: Page, size: str) -> None:
+    """The reader's text size, as the browser's setting sets it for every page."""
+    for document in (page, widget_frame(page)):
+        document.evaluate(f"() => {{ document.documentElement.style.fontSize = '{size}'; }}")
+
+
+@pytest.mark.parametrize("view", sorted(PHONE_VIEWS))
+def test_a_long_answer_opens_with_its_first_screen_and_more_shows_the_rest_in_place(
+    browser: Browser, system: RunningSystem, view: str
+) -> None:
+    viewport, text_size = PHONE_VIEWS[view]
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    try:
+        open_demo(page, system, "uk")
+        if text_size:
+            larger_text(page, text_size)
+        chat(page).locator(".lotsen-launcher").click()
+        say(page, UKRAINIAN_QUESTION)
+        answer = chat(page).locator(f"{WIDGET} article.lotsen-from-bot").nth(1)
+        expect(answer).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+        message = render_response("utter_integration_plan", "uk", "example")
+        assert message.markup is not None
+        layout = parse(message.markup)
+        first, more, rest = (
+            answer.locator(".lotsen-text"),
+            answer.locator(".lotsen-more"),
+            answer.locator(".lotsen-rest"),
+        )
+        expect(first).to_have_text(layout.plain_first_screen)
+        expect(rest).to_be_hidden()
+        expect(more).to_have_attribute("aria-expanded", "false")
+        expect(more).to_have_accessible_name(STRINGS["uk"]["more"])
+        assert more.get_attribute("aria-controls") == rest.get_attribute("id")
+        # The Finnish terms are marked as Finnish, so a screen reader says them in Finnish.
+        expect(first.locator('span[lang="fi"]').first).to_have_text("kotoutumissuunnitelma")
+        if text_size is None:
+            # The first screen and its "Show more" fit the view: nothing to scroll back for.
+            # (The follow-up buttons come after; they may need a scroll.)
+            fits = answer.evaluate(
+                """element => {
+                    const more = element.querySelector('.lotsen-more').getBoundingClientRect();
+                    const log = element.closest('.lotsen-log').clientHeight;
+                    return [more.bottom - element.getBoundingClientRect().top, log];
+                }"""
+            )
+            assert fits[0] <= fits[1], fits
+            expect(more).to_be_in_viewport()
+        else:
+            more.scroll_into_view_if_needed()
+        screenshot(page, f"widget-{view}-answer-first-screen")
+        more.click()
+        expect(more).to_have_attribute("aria-expanded", "true")
+        expect(rest).to_be_visible()
+        expect(rest).to_have_text(layout.plain_more)
+        # Nothing is lost between the two: together they are the stored answer.
+        assert f"{first.inner_text()}\n{rest.inner_text()}".replace("\n", "") == (
+            message.text.replace("\n", "")
+        )
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
+        screenshot(page, f"widget-{view}-answer-more")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("view", ["360", "1280"])
+def test_every_first_screen_fits_the_view_in_every_language(
+    browser: Browser, system: RunningSystem, view: str
+) -> None:
+    """Every answer of the content, as the widget lays it out on a phone and on a laptop: its
+    first screen with "Show more" (or the whole answer) is no taller than the conversation's
+    view."""
+    context = browser.new_context(viewport=PHONE_VIEWS[view][0])
+    page = context.new_page()
+    try:
+        open_demo(page, system, "sv")
+        chat(page).locator(".lotsen-launcher").click()
+        catalog = get_catalog()
+        answers = []
+        for language in ("sv", "fi", "uk", "en"):
+            for name in sorted(catalog.names(language)):
+                message = render_response(name, language, "example")
+                layout = parse(message.markup) if message.markup else None
+                first = layout.plain_first_screen if layout else message.text
+                answers.append([f"{name} ({language})", first, bool(layout and layout.more)])
+        heights = widget_frame(page).evaluate(
+            """(answers) => {
+                const log = document.querySelector('.lotsen-log');
+                return answers.map(([name, text, more]) => {
+                    const article = document.createElement('article');
+                    article.className = 'lotsen-message lotsen-from-bot';
+                    const heading = document.createElement('h3');
+                    heading.className = 'lotsen-sender';
+                    heading.textContent = 'Lotsen';
+                    const body = document.createElement('div');
+                    body.className = 'lotsen-text';
+                    body.textContent = text;
+                    article.append(heading, body);
+                    if (more) {
+                        const button = document.createElement('button');
+                        button.className = 'lotsen-more';
+                        button.textContent = 'Visa mer';
+                        article.append(button);
+                    }
+                    log.append(article);
+                    const height = article.offsetHeight;
+                    article.remove();
+                    return [name, height, log.clientHeight];
+                });
+            }""",
+            answers,
+        )
+        too_tall = [(name, h, view) for name, h, view in heights if h > view]
+        tallest = max(heights, key=lambda row: row[1] / row[2])
+        print(f"tallest first screen at {view}: {tallest[0]}, {tallest[1]} of {tallest[2]} px")
+        assert not too_tall, too_tall
+    finally:
+        context.close()
+
+
+def test_the_waiting_notice_is_two_lines_at_most_on_a_phone(
+    browser: Browser, system: RunningSystem
+) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    try:
+        open_demo(page, system, "fi")
+        chat(page).locator(".lotsen-launcher").click()
+        chat(page).get_by_role("button", name=STRINGS["fi"]["human"]).click()
+        notice = chat(page).locator(f"{WIDGET} .lotsen-notice")
+        expect(notice).to_have_text(STRINGS["fi"]["waiting"], timeout=REPLY_TIMEOUT_MS)
+        screenshot(page, "widget-360-waiting")
+        # Each language's wording, in the same place: two lines at most.
+        for language in ("sv", "fi", "uk", "en"):
+            lines = notice.evaluate(
+                """(element, text) => {
+                    element.textContent = text;
+                    const style = getComputedStyle(element);
+                    const inner = element.clientHeight - parseFloat(style.paddingTop)
+                        - parseFloat(style.paddingBottom);
+                    return Math.round(inner / parseFloat(style.lineHeight));
+                }""",
+                STRINGS[language]["waiting"],
+            )
+            assert lines <= 2, (language, lines)
+    finally:
+        context.close()
+
+
+def target_size_violations(page: Page, selector: str) -> list[dict[str, object]]:
+    """axe-core's WCAG 2.2 target-size rule (24 px, or enough space around), off by default."""
+    frame = widget_frame(page)
+    frame.evaluate(AXE.read_text(encoding="utf-8"))
+    return list(
+        frame.evaluate(
+            """async (selector) => {
+                const r = await axe.run(selector, {runOnly: {type: 'rule',
+                    values: ['target-size']}});
+                return r.violations.map(v => ({id: v.id,
+                    nodes: v.nodes.map(n => n.target.join(' '))}));
+            }""",
+            selector,
+        )
+    )
+
+
+@pytest.mark.parametrize("view", sorted(PHONE_VIEWS))
+def test_axe_and_target_size_with_a_long_answer_opened(
+    browser: Browser, system: RunningSystem, view: str
+) -> None:
+    viewport, text_size = PHONE_VIEWS[view]
+    context = browser.new_context(viewport=viewport, bypass_csp=True)
+    page = context.new_page()
+    try:
+        open_demo(page, system, "en")
+        if text_size:
+            larger_text(page, text_size)
+        chat(page).locator(".lotsen-launcher").click()
+        say(page, "What is the integration plan?")
+        more = chat(page).locator(f"{WIDGET} .lotsen-more").first
+        expect(more).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+        more.click()
+        expect(chat(page).locator(f"{WIDGET} .lotsen-rest").first).to_be_visible()
+        assert axe_violations(widget_frame(page), WIDGET) == []
+        assert target_size_violations(page, WIDGET) == []
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def widget_free_times(system: RunningSystem) -> None:
+    """Free times on the coming working days at 9 and 13 Helsinki time, at a long address
+    (a time button must show all of it)."""
+    engine = make_engine(system.database_url)
+    with Session(engine) as session, session.begin():
+        session.add(
+            Coordinator(municipality="example", username="widget.booking", display_name="Eva")
+        )
+        session.flush()
+        today = datetime.now(HELSINKI).date()
+        add_slots(
+            session,
+            [
+                SlotInput(
+                    "widget.booking",
+                    today + timedelta(days=n),
+                    dt_time(hour),
+                    45,
+                    SlotKind.OFFICE,
+                    "Exempelgatan 1, Exempelby kommuns servicepunkt",
+                )
+                for n in range(1, 21)
+                if (today + timedelta(days=n)).weekday() < 5
+                for hour in (9, 13)
+            ],
+            datetime.now(UTC),
+        )
+    engine.dispose()
+
+
+def press_reply(page: Page, payload: str, content: str, language: str) -> None:
+    """Presses the quick reply the content offers with `payload` (found by its title)."""
+    buttons = render_response(content, language, "example").buttons
+    (title,) = [button["title"] for button in buttons if button["payload"] == payload]
+    before = bot_messages(page).count()
+    chat(page).locator(f"{WIDGET} .lotsen-reply:not([disabled])", has_text=title).first.click()
+    expect(bot_messages(page)).to_have_count(before + 1, timeout=REPLY_TIMEOUT_MS)
+
+
+def say_and_wait(page: Page, text: str) -> None:
+    before = bot_messages(page).count()
+    say(page, text)
+    expect(bot_messages(page).nth(before)).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+
+
+def booking_choice(value: str) -> str:
+    return f'/inform{{"booking_choice": "{value}"}}'
+
+
+@pytest.mark.parametrize("view", sorted(PHONE_VIEWS))
+def test_the_newcomer_points_in_each_view_with_screenshots(
+    browser: Browser, system: RunningSystem, widget_free_times: None, view: str
+) -> None:
+    """Issue 17's points 1-6 for the newcomer, walked through at 360 x 740, at 200% text
+    and at 1280 x 800, each with its screenshot in reports/screenshots/."""
+    viewport, text_size = PHONE_VIEWS[view]
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    try:
+        open_demo(page, system, "sv")
+        if text_size:
+            larger_text(page, text_size)
+        # 4. The first contact is not Swedish only.
+        expect(chat(page).locator(".lotsen-launcher")).to_have_accessible_name(launcher_name("sv"))
+        screenshot(page, f"widget-{view}-4-launcher")
+        chat(page).locator(".lotsen-launcher").click()
+        screenshot(page, f"widget-{view}-4-greeting")
+
+        # 3. A long answer: its first screen, terms marked, phone and e-mail as links.
+        say_and_wait(page, "Vad är en integrationsplan?")
+        answer = chat(page).locator(f"{WIDGET} article.lotsen-from-bot").nth(1)
+        expect(answer.locator(".lotsen-more")).to_be_visible()
+        expect(answer.locator('span[lang="fi"]').first).to_be_attached()
+        screenshot(page, f"widget-{view}-3-long-answer")
+
+        # 6. Booking: every step can be stopped, the times show their whole place, the
+        # summary names the contact to be confirmed.
+        say_and_wait(page, "kan jag boka en tid hos handledaren")
+        press_reply(page, booking_choice("assessment"), "utter_ask_booking_purpose", "sv")
+        press_reply(page, booking_choice("fi"), "utter_ask_booking_meeting_language", "sv")
+        say_and_wait(page, "ja")
+        stop = chat(page).locator(
+            f"{WIDGET} .lotsen-reply:not([disabled])", has_text="Avbryt bokningen"
+        )
+        expect(stop).to_be_visible()
+        screenshot(page, f"widget-{view}-6-interpreter-language")
+        press_reply(page, booking_choice("uk"), "utter_ask_booking_interpreter_language", "sv")
+        say_and_wait(page, "Amina Example")
+        say_and_wait(page, "040 123 4567")
+        times = chat(page).locator(f"{WIDGET} .lotsen-reply:not([disabled])")
+        expect(times.first).to_contain_text("Exempelgatan 1, Exempelby kommuns servicepunkt")
+        cut = times.evaluate_all(
+            "buttons => buttons.filter(b => b.scrollWidth > b.clientWidth + 1).length"
+        )
+        assert cut == 0
+        screenshot(page, f"widget-{view}-6-times")
+        before = bot_messages(page).count()
+        times.first.click()
+        summary = bot_messages(page).nth(before)
+        expect(summary).to_contain_text("Amina Example", timeout=REPLY_TIMEOUT_MS)
+        expect(summary).to_contain_text("040 123 4567")
+        summary.scroll_into_view_if_needed()
+        screenshot(page, f"widget-{view}-6-summary")
+        press_reply(
+            page,
+            # Stopped rather than booked: unlinked people may hold only two coming
+            # bookings per network, and every test here comes from 127.0.0.1.
+            booking_choice("stop"),
+            "utter_ask_booking_confirmed",
+            session_entry(page)["language"],
+        )
+
+        # 5. Answered quick replies left the Tab order: only the summary's are offered.
+        enabled = chat(page).locator(f"{WIDGET} .lotsen-reply:not([disabled])")
+        latest = chat(page).locator(f"{WIDGET} article.lotsen-from-bot").last
+        assert enabled.count() == latest.locator(".lotsen-reply").count()
+        expect(chat(page).locator(f"{WIDGET} article h3").first).to_be_attached()
+        screenshot(page, f"widget-{view}-5-retired-replies")
+
+        # 2. The message box and the send button can be reached, the action buttons are
+        # touch targets.
+        for control in ("#lotsen-input", ".lotsen-send", ".lotsen-human", ".lotsen-restart"):
+            target = chat(page).locator(control)
+            target.scroll_into_view_if_needed()
+            expect(target).to_be_in_viewport()
+        screenshot(page, f"widget-{view}-2-composer")
+
+        # 1. A new tab continues the conversation; waiting for a person says so briefly.
+        second = context.new_page()
+        open_demo(second, system, "sv")
+        if text_size:
+            larger_text(second, text_size)
+        chat(second).locator(".lotsen-launcher").click()
+        expect(chat(second).locator(f"{WIDGET} .lotsen-from-user").first).to_contain_text(
+            "Vad är en integrationsplan?"
+        )
+        language = session_entry(second)["language"]
+        human = chat(second).locator(".lotsen-human")
+        human.scroll_into_view_if_needed()
+        expect(human).to_have_accessible_name(STRINGS[language]["human"])
+        human.click()
+        expect(chat(second).locator(f"{WIDGET} .lotsen-notice")).to_have_text(
+            STRINGS[language]["waiting"], timeout=REPLY_TIMEOUT_MS
+        )
+        if text_size is None:
+            # At the normal text size everything fits: the panel has nothing to scroll to
+            # (no blank stretch a swipe could reveal).
+            assert widget_frame(second).evaluate(
+                """() => {
+                    const panel = document.getElementById('lotsen-panel');
+                    return panel.scrollHeight <= panel.clientHeight + 1;
+                }"""
+            )
+        screenshot(second, f"widget-{view}-1-new-tab-waiting")
+    finally:
+        context.close()

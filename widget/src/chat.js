@@ -1,6 +1,6 @@
 // Lotsen's chat, inside the frame that widget.js (main.js) draws on the municipal site. The
 // frame is Lotsen's own page (/widget/frame), so the conversation, its token (in this
-// origin's sessionStorage) and everything shown here are out of reach of the host page's
+// origin's localStorage) and everything shown here are out of reach of the host page's
 // scripts. The host page learns only the frame's size, by postMessage to the origin it
 // named (checked by the server).
 
@@ -59,6 +59,18 @@ function nativeName(code) {
   }
 }
 
+/** Runs of an answer's text; an official term in another language is marked with its
+ * own (a screen reader then pronounces it in that language). */
+function runs(list) {
+  const fragment = document.createDocumentFragment();
+  for (const run of list) {
+    if (!run || typeof run.text !== "string") continue;
+    const language = typeof run.language === "string" && /^[a-z]{2}$/.test(run.language) ? run.language : null;
+    fragment.append(language ? h("span", { lang: language }, linkified(run.text)) : linkified(run.text));
+  }
+  return fragment;
+}
+
 class Widget {
   constructor(settings) {
     this.base = window.location.origin;
@@ -78,6 +90,8 @@ class Widget {
     // server's config); the default until the config arrives.
     this.retentionDays = DEFAULT_RETENTION_DAYS;
     this.busy = false;
+    // Numbers the long answers' hidden parts (the ids their "Show more" buttons control).
+    this.moreCount = 0;
     this.streamAbort = null;
     // Picked in the language menu (kept for the conversation), or only the page's language,
     // which the person's own words may still change.
@@ -449,7 +463,7 @@ class Widget {
       "article",
       { class: `lotsen-message lotsen-from-${sender}`, lang: message.language || false },
       h("h3", { class: sender === "user" ? "lotsen-sender lotsen-sr" : "lotsen-sender" }, label),
-      h("div", { class: "lotsen-text", dir: "auto" }, linkified(message.text || "")),
+      ...this.body(message),
     );
     const buttons = Array.isArray(message.buttons) ? message.buttons : [];
     if (buttons.length) this.retireReplies();
@@ -466,6 +480,42 @@ class Widget {
     }
     this.log.append(item);
     this.scrollToShow(item, sender === "user");
+  }
+
+  /** The message's text: as written, or (an answer from the content) its first screen
+   * with the rest behind "Show more", official terms marked with their language. */
+  body(message) {
+    const layout = message.layout;
+    if (!layout || !Array.isArray(layout.first_screen)) {
+      return [h("div", { class: "lotsen-text", dir: "auto" }, linkified(message.text || ""))];
+    }
+    const parts = [h("div", { class: "lotsen-text", dir: "auto" }, runs(layout.first_screen))];
+    if (Array.isArray(layout.more) && layout.more.length) {
+      this.moreCount += 1;
+      const rest = h(
+        "div",
+        { class: "lotsen-rest", dir: "auto", id: `lotsen-rest-${this.moreCount}`, hidden: true },
+        runs(layout.more),
+      );
+      const toggle = h("button", {
+        type: "button",
+        class: "lotsen-more",
+        "aria-expanded": "false",
+        "aria-controls": rest.id,
+      });
+      const label = () => {
+        const text = uiStrings(this.language);
+        toggle.textContent = rest.hidden ? text.more : text.less;
+      };
+      label();
+      toggle.addEventListener("click", () => {
+        rest.hidden = !rest.hidden;
+        toggle.setAttribute("aria-expanded", String(!rest.hidden));
+        label();
+      });
+      parts.push(toggle, rest);
+    }
+    return parts;
   }
 
   /** A long answer is read from its beginning: the view goes to its start, not its end. */

@@ -10,7 +10,7 @@ import STRINGS from "./strings.json";
 const FRAME_ID = "lotsen-widget-frame";
 // The open panel's size in the frame's rem (its text size), and below which the panel
 // takes the whole screen (a phone, or large text on a small window); as in widget.css.
-const PANEL_REM = { width: 28, height: 42 };
+const PANEL_REM = { width: 28, height: 48 };
 const FULL_SCREEN_BELOW_REM = 32;
 
 function start() {
