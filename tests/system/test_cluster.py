@@ -1,0 +1,396 @@
+"""The production shape under load, with a crash in the middle (bot/deploy/cluster.py).
+
+Real nginx in front of two app processes, two Rasa servers sharing the Redis lock store and
+a PostgreSQL tracker store, two action servers, PostgreSQL for the app: all started from the
+unit files in deploy/systemd/ and nginx's site file in deploy/nginx/, on free ports and with
+databases of this test's own (dropped afterwards).
+
+Fifty people talk at once through nginx; twenty of them book a meeting through the booking
+form. After a third of the turns one Rasa server is killed (SIGKILL, a crash) and one app
+process is stopped (SIGTERM, as systemd stops it). Then:
+- every message each person sent is stored, in order, and every turn was answered or
+  politely deferred ("try again shortly"); a deferred turn is sent again, as a person would;
+- every booking form ended with exactly one booking;
+- each Rasa tracker holds exactly the answered turns, in the order they were sent;
+- both apps and both Rasa servers took turns (nginx's log), and each conversation's turns
+  went to both apps;
+- once the bookings' reminders fall due, each is queued exactly once although both app
+  processes look for due reminders every second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from time import sleep
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy.orm import Session
+
+from bot.bookings.admin import SlotInput, add_slots
+from bot.bookings.times import HELSINKI
+from bot.db.models import (
+    AppointmentSlot,
+    Booking,
+    BookingStatus,
+    Coordinator,
+    Message,
+    MessageSender,
+    SlotKind,
+)
+from bot.deploy.cluster import Cluster, ClusterConfig, drop_database
+from bot.nlg.render import render_response
+
+pytestmark = pytest.mark.integration
+
+PEOPLE = 50
+BOOKERS = 20
+# A deferred turn is sent again after a pause, up to this many times.
+RETRIES = 30
+RETRY_PAUSE_SECONDS = 2.0
+
+
+def choice(value: str, intent: str = "inform") -> str:
+    return f'/{intent}{{"booking_choice": "{value}"}}'
+
+
+def rendered(name: str) -> str:
+    return render_response(name, "en", "example").text
+
+
+QUESTIONS = [
+    "Hello!",
+    "What is an integration plan?",
+    "How do I get a Finnish language course?",
+    "What is the initial assessment?",
+    "Who is my coordinator?",
+    "Thanks, that was helpful.",
+]
+
+
+@dataclass
+class Outcome:
+    conversation_id: str = ""
+    sent: list[str] = field(default_factory=list)  # every message, retries included
+    answered: list[str] = field(default_factory=list)  # the turns that got an answer
+    deferred: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Load:
+    turns_done: int = 0
+    kill_after: int = 0
+    killed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    name = f"lotsen_clustertest_{uuid.uuid4().hex[:8]}"
+    config = ClusterConfig.on_free_ports(
+        Path(tmp_path_factory.mktemp("cluster")),
+        name,
+        extra_settings={
+            # Fifty people from one address.
+            "RATE_LIMIT_CONVERSATION_MESSAGES": "100000",
+            "RATE_LIMIT_ADDRESS_MESSAGES": "100000",
+            "RATE_LIMIT_ADDRESS_CONVERSATIONS": "100000",
+            "BOOKING_LIMIT_UNLINKED": "100",
+            "REMINDER_INTERVAL_SECONDS": "1",
+        },
+    )
+    running = Cluster(config)
+    try:
+        with running:
+            yield running
+    finally:
+        drop_database(running.app_database_url)
+        drop_database(running.rasa_database_url)
+
+
+def add_free_times(cluster: Cluster) -> None:
+    """More free times than bookers, from the day after tomorrow on."""
+    engine = create_engine(cluster.app_database_url)
+    with Session(engine) as session, session.begin():
+        session.add(Coordinator(municipality="example", username="cluster.test", display_name="A"))
+        session.flush()
+        today = datetime.now(HELSINKI).date()
+        days = [today + timedelta(days=n) for n in range(2, 30)]
+        add_slots(
+            session,
+            [
+                SlotInput("cluster.test", day, time(hour), 30, SlotKind.OFFICE, "Street 1")
+                for day in days
+                if day.weekday() < 5
+                for hour in (9, 10, 11, 13, 14, 15)
+            ],
+            datetime.now(UTC),
+        )
+    engine.dispose()
+
+
+def reply_text(reply: dict[str, Any]) -> str:
+    return "\n".join(message["text"] for message in reply["messages"])
+
+
+def offered_slot(reply: dict[str, Any], person: int) -> str:
+    prefix = choice("slot:")[: -len('"}')]
+    offered = [
+        b["payload"]
+        for message in reply["messages"]
+        for b in message["buttons"]
+        if b["payload"].startswith(prefix)
+    ]
+    assert offered, reply
+    # People take different offered times, some the same: the form copes with both.
+    return offered[person % len(offered)]
+
+
+class Gone(Exception):
+    """A turn failed in a way a person could not recover from (recorded in failures)."""
+
+
+@dataclass
+class Talker:
+    client: httpx.AsyncClient
+    load: Load
+    kill: Any
+    outcome: Outcome
+    url: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    async def turn(self, kind: str, value: str, expect: str | None = None) -> dict[str, Any]:
+        """One turn, sent again after a pause while the answer is the polite deferral."""
+        unavailable = rendered("utter_service_unavailable")
+        body = {"text": value} if kind == "text" else {"payload": value}
+        for _attempt in range(RETRIES):
+            self.outcome.sent.append(value)
+            try:
+                response = await self.client.post(self.url, json=body, headers=self.headers)
+            except httpx.HTTPError as error:
+                self.outcome.failures.append(f"{value!r}: {error!r}")
+                raise Gone from error
+            if response.status_code != httpx.codes.OK:
+                self.outcome.failures.append(f"{value!r}: {response.status_code} {response.text}")
+                raise Gone
+            reply: dict[str, Any] = response.json()
+            if reply_text(reply) != unavailable:
+                break
+            self.outcome.deferred += 1
+            await asyncio.sleep(RETRY_PAUSE_SECONDS)
+        else:
+            self.outcome.failures.append(f"{value!r}: still deferred after {RETRIES} tries")
+            raise Gone
+        self.outcome.answered.append(value)
+        if expect is not None and not reply_text(reply).startswith(rendered(expect)):
+            self.outcome.failures.append(f"{value!r} answered {reply_text(reply)!r}")
+            raise Gone
+        self.load.turns_done += 1
+        if self.load.turns_done == self.load.kill_after:
+            await self.kill()
+        return reply
+
+
+async def talk(
+    client: httpx.AsyncClient, person: int, load: Load, kill: Any, outcome: Outcome
+) -> None:
+    created = await client.post("/api/v1/conversations", json={"language": "en"})
+    assert created.status_code == 201, created.text
+    outcome.conversation_id = created.json()["conversation_id"]
+    talker = Talker(
+        client,
+        load,
+        kill,
+        outcome,
+        url=f"/api/v1/conversations/{outcome.conversation_id}/messages",
+        headers={"Authorization": f"Bearer {created.json()['token']}"},
+    )
+    # Start at different moments, as people do.
+    await asyncio.sleep((person % 10) * 0.2)
+    try:
+        if person >= BOOKERS:
+            for question in QUESTIONS:
+                await talker.turn("text", question)
+            return
+        await talker.turn(
+            "text", "I want to book a time to meet the coordinator", "utter_ask_booking_purpose"
+        )
+        await talker.turn("payload", choice("assessment"), "utter_ask_booking_meeting_language")
+        await talker.turn("payload", choice("fi"), "utter_ask_booking_interpreter")
+        await talker.turn("payload", choice("no"), "utter_ask_booking_contact_name")
+        await talker.turn("text", f"Person Number{person}", "utter_ask_booking_contact")
+        offer = await talker.turn("text", f"person{person}@example.fi", "utter_booking_offer_slots")
+        # Twenty people see the same first times: some lose theirs to another person and
+        # take one of the next times offered, as the form offers them.
+        for _ in range(10):
+            await talker.turn("payload", offered_slot(offer, person))
+            done = await talker.turn("payload", choice("confirm"))
+            if not reply_text(done).startswith(rendered("utter_booking_slot_taken")):
+                return
+            offer = done
+        outcome.failures.append("no free time after ten tries")
+    except Gone:
+        return
+
+
+async def hold_conversations(cluster: Cluster) -> list[Outcome]:
+    load = Load(kill_after=(BOOKERS * 8 + (PEOPLE - BOOKERS) * len(QUESTIONS)) // 3)
+    rasa = next(i for i in cluster.instances if i.role == "rasa")
+    app = next(i for i in cluster.instances if i.role == "app")
+
+    async def kill() -> None:
+        await asyncio.to_thread(cluster.kill, rasa.name, signal.SIGKILL)
+        await asyncio.to_thread(cluster.kill, app.name, signal.SIGTERM)
+        load.killed.set()
+
+    outcomes = [Outcome() for _ in range(PEOPLE)]
+    limits = httpx.Limits(max_connections=PEOPLE + 5, max_keepalive_connections=PEOPLE + 5)
+    async with httpx.AsyncClient(
+        base_url=cluster.public_url, verify=cluster.ssl_context(), timeout=90, limits=limits
+    ) as client:
+        await asyncio.gather(
+            *(talk(client, person, load, kill, outcomes[person]) for person in range(PEOPLE))
+        )
+    assert load.killed.is_set(), "the load ended before the kill"
+    return outcomes
+
+
+def stored_inbound(cluster: Cluster) -> dict[str, list[str]]:
+    engine = create_engine(cluster.app_database_url)
+    stored: dict[str, list[str]] = defaultdict(list)
+    with Session(engine) as session:
+        for message in session.scalars(
+            select(Message).where(Message.sender == MessageSender.USER).order_by(Message.id)
+        ):
+            stored[message.conversation_id].append(message.payload or message.text or "")
+    engine.dispose()
+    return stored
+
+
+def tracker_user_texts(cluster: Cluster) -> dict[str, list[str]]:
+    """The user messages in each Rasa tracker, in the order the tracker store holds them,
+    after checking that event timestamps never go back within a conversation."""
+    engine = create_engine(cluster.rasa_database_url)
+    texts: dict[str, list[str]] = defaultdict(list)
+    last_timestamp: dict[str, float] = {}
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT sender_id, type_name, timestamp, data FROM events ORDER BY id")
+        )
+        for sender_id, type_name, timestamp, data in rows:
+            assert timestamp >= last_timestamp.get(sender_id, 0.0), (sender_id, type_name)
+            last_timestamp[sender_id] = timestamp
+            if type_name == "user":
+                texts[sender_id].append(json.loads(data)["text"])
+    engine.dispose()
+    return texts
+
+
+def upstreams_by_uri(cluster: Cluster) -> tuple[dict[str, set[str]], Counter[str]]:
+    """From nginx's access log: which app served each conversation's messages, and how
+    many of the apps' calls to Rasa each Rasa server took."""
+    apps: dict[str, set[str]] = defaultdict(set)
+    rasa: Counter[str] = Counter()
+    pattern = re.compile(r"^\S+ POST (\S+) 200 \S+ (\S+)$")
+    log = cluster.config.state_dir / "nginx" / "access.log"
+    rasa_ports = {str(i.port) for i in cluster.instances if i.role == "rasa"}
+    for line in log.read_text().splitlines():
+        match = pattern.match(line)
+        if match is None:
+            continue
+        uri, upstream = match[1], match[2].split(",")[-1].strip()
+        if uri == "/webhooks/rest/webhook" and upstream.rsplit(":", 1)[-1] in rasa_ports:
+            rasa[upstream] += 1
+        found = re.fullmatch(r"/api/v1/conversations/([^/]+)/messages", uri)
+        if found:
+            apps[found[1]].add(upstream)
+    return apps, rasa
+
+
+def test_fifty_conversations_survive_a_crash_of_one_rasa_and_one_app(cluster: Cluster) -> None:
+    add_free_times(cluster)
+    outcomes = asyncio.run(hold_conversations(cluster))
+
+    failures = [f"person {n}: {f}" for n, o in enumerate(outcomes) for f in o.failures]
+    assert failures == [], "\n".join(failures)
+
+    # Every message stored, in the order it was sent, retries included.
+    stored = stored_inbound(cluster)
+    for outcome in outcomes:
+        assert stored[outcome.conversation_id] == outcome.sent
+
+    # Each tracker holds exactly the answered turns, in order: nothing lost, nothing twice.
+    trackers = tracker_user_texts(cluster)
+    for outcome in outcomes:
+        assert trackers[outcome.conversation_id] == outcome.answered
+
+    # Exactly one booking per booking form.
+    engine = create_engine(cluster.app_database_url)
+    with Session(engine) as session:
+        bookings = Counter(
+            session.scalars(
+                select(Booking.conversation_id).where(Booking.status == BookingStatus.BOOKED)
+            )
+        )
+    bookers = {outcomes[n].conversation_id for n in range(BOOKERS)}
+    assert dict(bookings) == dict.fromkeys(bookers, 1)
+
+    # nginx spread the turns: both apps, both Rasa servers, each conversation on both apps.
+    apps, rasa = upstreams_by_uri(cluster)
+    assert len(rasa) == 2 and min(rasa.values()) >= 0.2 * sum(rasa.values()), rasa
+    app_ports = {f"127.0.0.1:{i.port}" for i in cluster.instances if i.role == "app"}
+    assert set().union(*apps.values()) == app_ports
+    on_both = sum(apps[o.conversation_id] == app_ports for o in outcomes)
+    assert on_both >= 0.8 * PEOPLE, f"{on_both} of {PEOPLE} conversations reached both apps"
+
+    # The deferrals came from the crash, and were few.
+    deferred = sum(o.deferred for o in outcomes)
+    assert deferred <= PEOPLE, deferred
+
+    # Reminders: every booking's meeting moved to within a day, made two days ago. The app
+    # process still running and the one started again both look every second.
+    app = next(i for i in cluster.instances if i.role == "app")
+    cluster.restart(app.name)
+    cluster.wait_until_ready(120, names=[app.name])
+    now = datetime.now(UTC)
+    with Session(engine) as session, session.begin():
+        booked = list(
+            session.scalars(select(Booking).where(Booking.status == BookingStatus.BOOKED))
+        )
+        for index, booking in enumerate(booked):
+            session.execute(
+                update(AppointmentSlot)
+                .where(AppointmentSlot.id == booking.slot_id)
+                .values(starts_at=now + timedelta(hours=3, minutes=index))
+            )
+            booking.created_at = now - timedelta(days=2)
+    deadline = datetime.now(UTC) + timedelta(seconds=60)
+    while datetime.now(UTC) < deadline:
+        with Session(engine) as session:
+            unsent = session.scalar(
+                select(func.count())
+                .select_from(Booking)
+                .where(Booking.status == BookingStatus.BOOKED, Booking.reminder_sent_at.is_(None))
+            )
+        if unsent == 0:
+            break
+        sleep(1)
+    with Session(engine) as session:
+        reminders = Counter(
+            session.scalars(
+                select(Message.conversation_id).where(Message.sender == MessageSender.SYSTEM)
+            )
+        )
+    engine.dispose()
+    assert dict(reminders) == dict.fromkeys(bookers, 1)
