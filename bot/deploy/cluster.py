@@ -16,6 +16,7 @@ https:// public address, served by nginx with a self-signed certificate for loca
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import secrets
 import signal
@@ -53,6 +54,7 @@ SECRET_NAMES: Final = (
 )
 # What the environment of a unit starts from: systemd gives a service almost nothing.
 INHERITED_VARIABLES: Final = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+PR_SET_PDEATHSIG: Final = 1
 
 
 class PrerequisiteError(RuntimeError):
@@ -96,6 +98,13 @@ def check_prerequisites() -> None:
         problems.append("no trained model in models/ (make train)")
     if problems:
         raise PrerequisiteError("the cluster cannot start:\n  " + "\n  ".join(problems))
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the cluster's process ends, however it ends,
+    so that no server outlives the cluster that started it (Linux prctl PR_SET_PDEATHSIG)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -264,7 +273,8 @@ class Cluster:
             "RASA_URL": self.rasa_url,
             "RASA_MODEL": str(PROJECT_ROOT / "models"),
             "RASA_TRACKER_URL": (
-                f"postgresql://postgres@{POSTGRES_HOST}:{POSTGRES_PORT}/{config.rasa_database}"
+                f"postgresql+psycopg2://postgres@{POSTGRES_HOST}:{POSTGRES_PORT}/"
+                f"{config.rasa_database}"
             ),
             "RASA_LOCK_REDIS_HOST": REDIS_HOST,
             "RASA_LOCK_REDIS_PORT": str(REDIS_PORT),
@@ -273,6 +283,10 @@ class Cluster:
             "ACTION_SERVER_URL": f"http://127.0.0.1:{config.actions_port}",
             "NLG_URL": f"http://127.0.0.1:{config.nlg_port}/nlg",
             "LOTSEN_TRUSTED_PROXIES": "127.0.0.1,::1",
+            # Rasa: how long a conversation's lock lives when its holder dies mid-turn (a
+            # crashed server). Shorter than the app's wait for Rasa (RASA_TIMEOUT_SECONDS,
+            # 30 s), so the next turn is answered rather than deferred once more.
+            "TICKET_LOCK_LIFETIME": "20",
         }
         values.update(load_or_create_secrets(config.state_dir / "secrets.env"))
         values.update(config.extra_settings)
@@ -351,6 +365,7 @@ class Cluster:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         log.close()
 

@@ -69,6 +69,7 @@ def rendered(name: str) -> str:
     return render_response(name, "en", "example").text
 
 
+SURNAMES = ["Example", "Esimerkki", "Exempel", "Testinen", "Virtanen", "Korhonen", "Nieminen"]
 QUESTIONS = [
     "Hello!",
     "What is an integration plan?",
@@ -229,7 +230,7 @@ async def talk(
         await talker.turn("payload", choice("assessment"), "utter_ask_booking_meeting_language")
         await talker.turn("payload", choice("fi"), "utter_ask_booking_interpreter")
         await talker.turn("payload", choice("no"), "utter_ask_booking_contact_name")
-        await talker.turn("text", f"Person Number{person}", "utter_ask_booking_contact")
+        await talker.turn("text", f"Maria {SURNAMES[person % len(SURNAMES)]}", "utter_ask_booking_contact")
         offer = await talker.turn("text", f"person{person}@example.fi", "utter_booking_offer_slots")
         # Twenty people see the same first times: some lose theirs to another person and
         # take one of the next times offered, as the form offers them.
