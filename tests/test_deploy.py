@@ -63,7 +63,7 @@ def test_the_cluster_endpoints_share_locks_and_trackers() -> None:
     import yaml
 
     endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints-cluster.yml").read_text())
-    assert endpoints["lock_store"]["type"] == "redis"
+    assert endpoints["lock_store"]["type"] == "bot.rasa_lock_store.AtomicRedisLockStore"
     assert endpoints["tracker_store"] == {"type": "SQL", "url": "${RASA_TRACKER_URL}"}
     single = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text())
     assert "lock_store" not in single  # make run stays one process on SQLite

@@ -21,6 +21,7 @@ process is stopped (SIGTERM, as systemd stops it). Then:
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import re
 import signal
@@ -40,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from bot.bookings.admin import SlotInput, add_slots
 from bot.bookings.times import HELSINKI
+from bot.conversations.rasa_client import CHANNEL_SECRET_HEADER
 from bot.db.models import (
     AppointmentSlot,
     Booking,
@@ -353,6 +355,59 @@ def upstreams_by_uri(
         if found:
             apps[found[1]].add(upstream)
     return apps, rasa
+
+
+def tracker_event_types(cluster: Cluster, sender_id: str) -> list[str]:
+    engine = create_engine(cluster.rasa_database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT type_name, action_name FROM events WHERE sender_id = :sender ORDER BY id"),
+            {"sender": sender_id},
+        )
+        types = [f"{kind}:{action}" if kind == "action" else kind for kind, action in rows]
+    engine.dispose()
+    return types
+
+
+def test_two_rasa_servers_take_turns_of_one_conversation_one_at_a_time(cluster: Cluster) -> None:
+    """Ten messages of one conversation at once, five straight to each Rasa server: the
+    shared Redis lock makes them wait for each other, so the shared tracker holds ten
+    whole turns (each message, its answer, then listening) and nothing twice. With each
+    server's own in-memory lock they run at once and the tracker store loses or repeats
+    events of one of them."""
+    created = httpx.post(
+        f"{cluster.public_url}/api/v1/conversations",
+        json={"language": "en"},
+        verify=cluster.ssl_context(),
+    )
+    assert created.status_code == 201
+    sender = created.json()["conversation_id"]
+    rasa_ports = [i.port for i in cluster.instances if i.role == "rasa"]
+    secret = cluster.settings()["RASA_CHANNEL_SECRET"]
+    metadata = {"language": "en", "municipality": "example", "channel": "api"}
+
+    async def send(client: httpx.AsyncClient, index: int) -> int:
+        port = rasa_ports[index % 2]
+        response = await client.post(
+            f"http://127.0.0.1:{port}/webhooks/rest/webhook",
+            json={"sender": sender, "message": QUESTIONS[index % 5], "metadata": metadata},
+            headers={CHANNEL_SECRET_HEADER: secret},
+        )
+        return response.status_code
+
+    async def all_at_once() -> list[int]:
+        async with httpx.AsyncClient(timeout=90) as client:
+            return list(await asyncio.gather(*(send(client, n) for n in range(10))))
+
+    assert asyncio.run(all_at_once()) == [200] * 10
+    types = [t for t in tracker_event_types(cluster, sender) if t != "session_started"]
+    assert types.count("user") == 10, types
+    # Every turn ends listening, once, before the next message is taken.
+    user_positions = [n for n, kind in enumerate(types) if kind == "user"]
+    for this, following in itertools.pairwise([*user_positions, len(types)]):
+        turn = types[this + 1 : following]
+        assert turn and turn[-1] == "action:action_listen", types
+        assert turn.count("action:action_listen") == 1, types
 
 
 def test_fifty_conversations_survive_a_crash_of_one_rasa_and_one_app(cluster: Cluster) -> None:
