@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import datetime
 from typing import Any
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bot.db import get_sessionmaker
+from bot.db.models import utcnow
 from bot.http.shared_secret import bearer_token, secret_matches
 from bot.language import language_name
 from bot.nlg.content import RenderedMessage
@@ -62,12 +65,6 @@ async def nlg_endpoint(request: Request) -> JSONResponse:
     if not isinstance(name, str):
         return JSONResponse({"error": {"code": "missing_response_name"}}, status_code=400)
     recognised = recognised_intent(body)
-    if recognised is not None:
-        try:
-            await asyncio.to_thread(record_intent, get_sessionmaker(), *recognised)
-        except Exception:
-            # The statistics must never cost the person their answer.
-            logger.exception("could not record the recognised intent")
     language, municipality = message_context(_latest_message(body))
     arguments = body.get("arguments") or {}
     # An action that changes the language passes it as an argument, because the gateway's
@@ -76,4 +73,19 @@ async def nlg_endpoint(request: Request) -> JSONResponse:
         language = arguments["language"]
     # Content and package metadata are read from disk on first use: off the event loop.
     message = await asyncio.to_thread(_render, name, language, municipality, arguments)
-    return JSONResponse(message.as_nlg_response())
+    # The intent is for the statistics: it is written after the answer has gone, so Rasa
+    # (and the person waiting for this turn) never waits for that database write.
+    background = (
+        None if recognised is None else BackgroundTask(_record_intent, *recognised, utcnow())
+    )
+    return JSONResponse(message.as_nlg_response(), background=background)
+
+
+async def _record_intent(conversation_id: str, intent: str, asked_at: datetime) -> None:
+    try:
+        await asyncio.to_thread(
+            record_intent, get_sessionmaker(), conversation_id, intent, asked_at
+        )
+    except Exception:
+        # The statistics must never cost the person their answer.
+        logger.exception("could not record the recognised intent")
