@@ -219,6 +219,9 @@ class ClusterConfig:
             app_database=name,
             rasa_database=f"{name}_rasa",
             lock_key_prefix=name.replace("_", ""),
+            # Redis databases apart from those of `make cluster` on the same machine.
+            redis_db_app=2,
+            redis_db_locks=3,
             instances=instances,
             **kwargs,  # type: ignore[arg-type]
         )
