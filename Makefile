@@ -48,6 +48,14 @@ install: $(VENV)/.installed $(VENV_RASA)/.installed widget/node_modules/.install
 browser: ## Debian's Chromium for the browser tests (apt, only when missing)
 	@scripts/install-browser.sh
 
+.PHONY: nginx
+nginx: ## Debian's nginx for the cluster and its test (apt, only when missing)
+	@scripts/install-nginx.sh
+
+.PHONY: cluster
+cluster: install train nginx ## Production shape: nginx, 2 apps, 2 Rasa, 2 action servers on PostgreSQL + Redis
+	@$(PY) -m bot.deploy cluster
+
 .PHONY: db
 db: $(VENV)/.installed ## Apply database migrations
 	@. scripts/env.sh && $(VENV)/bin/lotsen db upgrade

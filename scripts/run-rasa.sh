@@ -10,4 +10,4 @@ if [ -z "${RASA_API_TOKEN}" ]; then
 fi
 exec .venv-rasa/bin/rasa run --enable-api --auth-token="$RASA_API_TOKEN" \
   --interface 127.0.0.1 --port "$RASA_PORT" --model "$RASA_MODEL" \
-  --endpoints endpoints.yml --credentials credentials.yml
+  --endpoints "${RASA_ENDPOINTS:-endpoints.yml}" --credentials credentials.yml

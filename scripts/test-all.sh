@@ -23,6 +23,7 @@ if [ "${results[0]}" != passed ]; then
   exit 1
 fi
 step "browser" make --no-print-directory browser
+step "nginx" make --no-print-directory nginx
 step "ruff" bash -c '.venv/bin/ruff check bot actions tests bench scripts && .venv/bin/ruff format --check bot actions tests bench scripts'
 step "mypy" .venv/bin/mypy
 step "rasa data validate" make --no-print-directory validate

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import datetime
 from typing import Any
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bot.db import get_sessionmaker
+from bot.db.models import utcnow
 from bot.http.shared_secret import bearer_token, secret_matches
 from bot.language import SUPPORTED_LANGUAGES, language_name
 from bot.nlg.content import RenderedMessage, get_catalog
@@ -67,12 +70,6 @@ async def nlg_endpoint(request: Request) -> JSONResponse:
     if not isinstance(name, str):
         return JSONResponse({"error": {"code": "missing_response_name"}}, status_code=400)
     recognised = recognised_intent(body)
-    if recognised is not None:
-        try:
-            await asyncio.to_thread(record_intent, get_sessionmaker(), *recognised)
-        except Exception:
-            # The statistics must never cost the person their answer.
-            logger.exception("could not record the recognised intent")
     language, municipality = message_context(_latest_message(body))
     arguments = body.get("arguments") or {}
     # An action that changes the language passes it as an argument, because the gateway's
@@ -85,4 +82,21 @@ async def nlg_endpoint(request: Request) -> JSONResponse:
     )
     # Which content this is, for the coordinator's reading of it (bot/nlg/origin.py).
     origin = Origin(rendered_from, renderable(arguments if isinstance(arguments, dict) else None))
-    return JSONResponse({**message.as_nlg_response(), RESPONSE_KEY: origin.as_json()})
+    # The intent is for the statistics: it is written after the answer has gone, so Rasa
+    # (and the person waiting for this turn) never waits for that database write.
+    background = (
+        None if recognised is None else BackgroundTask(_record_intent, *recognised, utcnow())
+    )
+    return JSONResponse(
+        {**message.as_nlg_response(), RESPONSE_KEY: origin.as_json()}, background=background
+    )
+
+
+async def _record_intent(conversation_id: str, intent: str, asked_at: datetime) -> None:
+    try:
+        await asyncio.to_thread(
+            record_intent, get_sessionmaker(), conversation_id, intent, asked_at
+        )
+    except Exception:
+        # The statistics must never cost the person their answer.
+        logger.exception("could not record the recognised intent")

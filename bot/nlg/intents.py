@@ -10,6 +10,7 @@ review of what the assistant did not understand.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -37,18 +38,23 @@ def recognised_intent(body: dict[str, Any]) -> tuple[str, str] | None:
     return sender_id, name
 
 
-def record_intent(sessions: sessionmaker[Session], conversation_id: str, intent: str) -> bool:
-    """Writes the intent on the conversation's latest message from the person, unless it
-    has one already. True when a message was changed."""
-    latest = (
-        select(func.max(Message.id))
-        .where(
-            Message.conversation_id == conversation_id,
-            Message.direction == MessageDirection.INBOUND,
-            Message.sender == MessageSender.USER,
-        )
-        .scalar_subquery()
-    )
+def record_intent(
+    sessions: sessionmaker[Session],
+    conversation_id: str,
+    intent: str,
+    asked_at: datetime | None = None,
+) -> bool:
+    """Writes the intent on the conversation's latest message from the person (the latest
+    stored by `asked_at`, when Rasa asked for the answer: the write may come later, after a
+    newer message), unless it has one already. True when a message was changed."""
+    conditions = [
+        Message.conversation_id == conversation_id,
+        Message.direction == MessageDirection.INBOUND,
+        Message.sender == MessageSender.USER,
+    ]
+    if asked_at is not None:
+        conditions.append(Message.created_at <= asked_at)
+    latest = select(func.max(Message.id)).where(*conditions).scalar_subquery()
     with sessions.begin() as session:
         result = session.execute(
             update(Message)
