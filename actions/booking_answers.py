@@ -93,8 +93,35 @@ def _starts_any(text: str, stems: tuple[str, ...]) -> bool:
     return any(word.startswith(stem) for word in _words(text) for stem in stems)
 
 
+# Questions answered in the person's own words: there a typed "I want to talk to someone
+# about my plan" is an answer, and only the button (or Telegram's /human) asks for a person.
+_FREE_TEXT_QUESTIONS = ("booking_purpose", "booking_contact_name", "booking_contact")
+_SURE_OF_A_REQUEST_FOR_A_PERSON = 0.9
+
+
+def asks_for_a_person(tracker: Tracker) -> bool:
+    """The person asked for a person in the middle of a booking: the "Talk to a person"
+    button (the widget's, a content button or Telegram's /human, all `/request_human`), or,
+    where a question has choices, words the assistant is sure mean it."""
+    latest = tracker.latest_message or {}
+    if str(latest.get("text") or "").startswith("/request_human"):
+        return True
+    intent = latest.get("intent") or {}
+    return (
+        intent.get("name") == "request_human"
+        and float(intent.get("confidence") or 0.0) >= _SURE_OF_A_REQUEST_FOR_A_PERSON
+        and tracker.get_slot("requested_slot") not in _FREE_TEXT_QUESTIONS
+    )
+
+
 def wants_to_stop(tracker: Tracker) -> bool:
-    return choice_of(tracker) == "stop" or _starts_any(typed_text(tracker), _STOP_WORDS)
+    """Stop the booking: the stop button, a stop word, or a request for a person (who is
+    then handed the conversation by action_submit_booking)."""
+    return (
+        choice_of(tracker) == "stop"
+        or asks_for_a_person(tracker)
+        or _starts_any(typed_text(tracker), _STOP_WORDS)
+    )
 
 
 def language_in(text: str) -> str | None:

@@ -25,6 +25,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.booking_answers import (
+    asks_for_a_person,
     choice_of,
     contact_answer,
     contact_name_answer,
@@ -39,6 +40,7 @@ from actions.booking_answers import (
     wants_to_stop,
 )
 from actions.common import channel_of, context_of, send
+from actions.handoff import hand_over
 from bot.bookings import messages
 from bot.bookings.repository import BookingRepository
 from bot.bookings.service import (
@@ -51,6 +53,7 @@ from bot.bookings.service import (
 from bot.bookings.time_request import ImpossibleDate, PastDate, TimeRequest, parse_time_request
 from bot.db import get_sessionmaker
 from bot.db.models import utcnow
+from bot.handoff.state_machine import HandoffReason
 from bot.runtime import get_settings
 
 ASKED_SLOTS = (
@@ -343,6 +346,10 @@ class ActionSubmitBooking(Action):
             repository = BookingRepository(get_sessionmaker())
             owner = await owner_of(repository, tracker)
             booking = await asyncio.to_thread(repository.find_booking, reference, owner)
+        if booking is None and asks_for_a_person(tracker):
+            # Nothing was booked, and the person is not left with a form they wanted out of.
+            dispatcher.utter_message(response="utter_booking_stopped")
+            return [*reset_events(), *hand_over(dispatcher, tracker, HandoffReason.REQUEST_HUMAN)]
         if booking is None:
             dispatcher.utter_message(response="utter_booking_stopped")
         else:

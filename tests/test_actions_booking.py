@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.booking_answers import payload
-from actions.booking_form import ActionStartBooking, ValidateBookingForm
+from actions.booking_form import ActionStartBooking, ActionSubmitBooking, ValidateBookingForm
 from actions.booking_questions import ActionAskBookingConfirmed, ActionAskBookingSlot
 from bot.cases.linking import Budgets, redeem
 from bot.db import get_sessionmaker
@@ -318,3 +318,93 @@ async def test_a_forged_case_in_the_tracker_is_never_used(settings_env: str) -> 
             select(AuditEntry).where(AuditEntry.case_id == someone_elses_case)
         ).all()
         assert all(entry.action != "booking" for entry in audited)
+
+
+def asked(text: str, intent: str, confidence: float, requested: str) -> Tracker:
+    message = {
+        "text": text,
+        "intent": {"name": intent, "confidence": confidence},
+        "entities": [],
+        "metadata": {"language": "sv", "municipality": "example", "channel": "web"},
+    }
+    return Tracker(
+        conversation("sv"), {"requested_slot": requested}, message, [], False, None, {}, ""
+    )
+
+
+@pytest.mark.parametrize(
+    "requested",
+    [
+        "booking_purpose",
+        "booking_meeting_language",
+        "booking_interpreter",
+        "booking_interpreter_language",
+        "booking_contact_name",
+        "booking_contact",
+        "booking_slot",
+        "booking_confirmed",
+    ],
+)
+async def test_the_person_button_stops_the_booking_at_every_question(
+    settings_env: str, requested: str
+) -> None:
+    form = ValidateBookingForm()
+    validate = getattr(form, f"validate_{requested}")
+    result = await validate(
+        "/request_human",
+        CollectingDispatcher(),
+        asked("/request_human", "request_human", 1.0, requested),
+        {},
+    )
+    assert result == {"booking_stopped": True}
+
+
+async def test_typed_words_ask_for_a_person_only_where_the_question_has_choices(
+    settings_env: str,
+) -> None:
+    form = ValidateBookingForm()
+    text = "jag vill prata med en människa"
+    stopped = await form.validate_booking_meeting_language(
+        text,
+        CollectingDispatcher(),
+        asked(text, "request_human", 0.97, "booking_meeting_language"),
+        {},
+    )
+    assert stopped == {"booking_stopped": True}
+    # A name is an answer, whatever the model made of it.
+    name = "Amina Example"
+    kept = await form.validate_booking_contact_name(
+        name, CollectingDispatcher(), asked(name, "request_human", 0.97, "booking_contact_name"), {}
+    )
+    assert kept == {"booking_contact_name": name}
+    unsure = await form.validate_booking_meeting_language(
+        text,
+        CollectingDispatcher(),
+        asked(text, "request_human", 0.6, "booking_meeting_language"),
+        {},
+    )
+    assert unsure != {"booking_stopped": True}
+
+
+async def test_a_booking_stopped_for_a_person_hands_the_conversation_over(
+    settings_env: str,
+) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionSubmitBooking().run(
+        dispatcher,
+        asked("/request_human", "request_human", 1.0, "booking_slot"),
+        {},
+    )
+    responses = [m.get("response") for m in dispatcher.messages]
+    assert responses[:2] == ["utter_booking_stopped", "utter_handoff_waiting"]
+    handoffs = [m["custom"] for m in dispatcher.messages if m.get("custom")]
+    assert handoffs and "handoff" in str(handoffs[-1])
+    assert {"event": "pause"} in [{"event": e["event"]} for e in events]
+
+    # Stopped with the stop button: nothing booked, nobody handed over.
+    plain = CollectingDispatcher()
+    events = await ActionSubmitBooking().run(
+        plain, tracker(conversation("sv"), "", entities=pressed("stop")), {}
+    )
+    assert [m.get("response") for m in plain.messages] == ["utter_booking_stopped"]
+    assert "pause" not in [e["event"] for e in events]

@@ -251,6 +251,35 @@ def test_language_is_detected_unless_chosen(client: TestClient, fake_rasa: FakeR
     assert reply.json()["language"] == "sv"
 
 
+def test_a_name_typed_for_the_booking_does_not_switch_the_language(
+    client: TestClient, fake_rasa: FakeRasa
+) -> None:
+    """ "Amina Example" reads as English and "Anna Virtanen" as Finnish, but they answer
+    the question for a name: a guessed Swedish conversation stays Swedish."""
+    asked: dict[str, str] = {"response": "utter_ask_booking_contact_name"}
+
+    def ask(body: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            {
+                "recipient_id": body["sender"],
+                "text": "Vad heter du?",
+                "lotsen_response": {"name": asked["response"], "arguments": {}},
+            }
+        ]
+
+    fake_rasa.reply = ask
+    conversation_id, headers = start(client)  # default language (sv), not chosen
+    send(client, conversation_id, headers, text="jag vill boka en tid hos handledaren")
+    for name in ("Amina Example", "Anna Virtanen"):
+        assert send(client, conversation_id, headers, text=name).json()["language"] == "sv"
+        assert fake_rasa.received[-1]["metadata"]["language"] == "sv"
+    # After any other question, words in another language still switch a guessed language.
+    asked["response"] = "utter_ask_booking_purpose"
+    send(client, conversation_id, headers, text="ok")
+    switched = send(client, conversation_id, headers, text="Amina Example")
+    assert switched.json()["language"] == "en"
+
+
 def test_rasa_control_message_sets_the_language_and_is_not_shown(
     client: TestClient, fake_rasa: FakeRasa
 ) -> None:

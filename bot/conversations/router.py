@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Final
 
 from bot.conversations import translation
 from bot.conversations.control import chosen_language, erase_chat_requested, handoff_request
@@ -36,6 +36,11 @@ from bot.runtime import get_settings
 from bot.translation.languages import conversation_languages, reachable
 
 logger = logging.getLogger(__name__)
+
+# The assistant's questions answered with a name or a contact, never with a sentence.
+QUESTIONS_FOR_NAMES: Final = frozenset(
+    {"utter_ask_booking_contact_name", "utter_ask_booking_contact", "utter_booking_contact_invalid"}
+)
 
 # The button in the handoff message: the gateway handles it, Rasa never sees it.
 RETURN_TO_ASSISTANT = "/lotsen_return_to_assistant"
@@ -365,6 +370,12 @@ class Router:
             handoff=HandoffRequest(reason, "urgent"),
         )
 
+    def _answers_a_language(self, conversation: ConversationView) -> bool:
+        """Whether a message's language may say which language the person reads: not when
+        it answers a question for a name or a phone number ("Amina Example" reads as
+        English, "Mehmet Yılmaz" as Turkish), which would switch the rest of the form."""
+        return self._store.last_response_name(conversation.id) not in QUESTIONS_FOR_NAMES
+
     def _receive(self, conversation: ConversationView, inbound: Inbound) -> _Received:
         language = conversation.language
         detected = False
@@ -384,7 +395,7 @@ class Router:
                 raise EmptyMessageError
             rasa_text = shown_text
             found = detect_language(shown_text)
-            if found is not None and found != language:
+            if found is not None and found != language and self._answers_a_language(conversation):
                 message_language = found
                 # A language the person chose stays; one only guessed follows their words.
                 # A whole message in a language the assistant has no content for says more

@@ -354,6 +354,20 @@ class ConversationStore(MessageDelivery):
         with self._sessions.begin() as session:
             save_translation(session, message_id, language, text, pivot)
 
+    def last_response_name(self, conversation_id: str) -> str | None:
+        """The content name of the assistant's latest message: the question just asked."""
+        with self._sessions() as session:
+            return session.scalar(
+                select(Message.response_name)
+                .where(
+                    Message.conversation_id == conversation_id,
+                    Message.direction == MessageDirection.OUTBOUND,
+                    Message.sender == MessageSender.BOT,
+                )
+                .order_by(Message.id.desc())
+                .limit(1)
+            )
+
     def issued_button(self, conversation_id: str, payload: str) -> dict[str, Any] | None:
         """The button that carried `payload` in this conversation, if the gateway issued one."""
         with self._sessions() as session:

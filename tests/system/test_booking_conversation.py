@@ -272,6 +272,31 @@ def test_bad_input_during_booking(system: RunningSystem, free_times: None) -> No
     assert bookings_of(system, other.id) == []
 
 
+def test_a_person_asked_for_in_the_middle_of_a_booking_takes_the_conversation(
+    system: RunningSystem, free_times: None
+) -> None:
+    """The widget's "Talk to a person" (a command, as Telegram's /human) during the form:
+    the booking stops with nothing booked and the conversation waits for the coordinator.
+    A name typed in the form leaves a guessed Swedish conversation in Swedish."""
+    person = Person(system, None)  # the widget's start: the language guessed, not chosen
+    person.say("jag vill boka en tid hos handledaren")
+    person.press(choice("guidance"))
+    person.press(choice("sv"))
+    person.press(choice("no"))
+    contact = person.say("Amina Example")
+    assert contact["language"] == "sv"
+    assert texts(contact) == rendered("utter_ask_booking_contact", "sv")
+    response = person.http.post(
+        f"/api/v1/conversations/{person.id}/messages", json={"command": "request_human"}
+    )
+    assert response.status_code == 200, response.text
+    handed = response.json()
+    assert rendered("utter_booking_stopped", "sv") in texts(handed)
+    assert rendered("utter_handoff_waiting", "sv") in texts(handed)
+    assert handed["state"] == "waiting"
+    assert bookings_of(system, person.id) == []
+
+
 def test_the_same_time_taken_meanwhile_offers_the_next_times(
     system: RunningSystem, free_times: None
 ) -> None:
