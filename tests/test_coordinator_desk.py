@@ -283,16 +283,21 @@ def test_queue_filters_and_search(app: TestClient) -> None:
     assert "<title>(2) Kö" in queue
 
 
-def test_the_summary_shows_bookings_interpreter_and_case(app: TestClient) -> None:
-    anna_id = user("anna")
-    person = Person(app)
-    person.send(text="a person please")
+def book_for_person(
+    conversation_id: str,
+    coordinator_id: int,
+    *,
+    days: int,
+    purpose: BookingPurpose,
+    case_id: int | None = None,
+) -> None:
+    """A booking in Ukrainian, in Finnish with an interpreter, on a new slot in `days` days."""
     with get_sessionmaker().begin() as session:
         slot = AppointmentSlot(
             municipality="example",
-            coordinator_id=anna_id,
-            starts_at=utcnow() + timedelta(days=2),
-            ends_at=utcnow() + timedelta(days=2, minutes=45),
+            coordinator_id=coordinator_id,
+            starts_at=utcnow() + timedelta(days=days),
+            ends_at=utcnow() + timedelta(days=days, minutes=45),
         )
         session.add(slot)
         session.flush()
@@ -301,14 +306,21 @@ def test_the_summary_shows_bookings_interpreter_and_case(app: TestClient) -> Non
         get_sessionmaker(),
         slot_id=slot_id,
         municipality="example",
-        conversation_id=person.id,
-        case_id=None,
+        conversation_id=conversation_id,
+        case_id=case_id,
         channel="api",
         language="uk",
-        details=BookingDetails(BookingPurpose.PLAN, "fi", "uk", "Olena", "040 7654321"),
+        details=BookingDetails(purpose, "fi", "uk", "Olena", "040 7654321"),
         now=utcnow(),
         actor="test",
     )
+
+
+def test_the_summary_shows_bookings_interpreter_and_case(app: TestClient) -> None:
+    anna_id = user("anna")
+    person = Person(app)
+    person.send(text="a person please")
+    book_for_person(person.id, anna_id, days=2, purpose=BookingPurpose.PLAN)
     sign_in(app, "anna")
     page = app.get(f"/coordinator/conversations/{person.id}").text
     summary = visible_text(page.split('id="summary"', 1)[1].split("</section>", 1)[0])
@@ -408,27 +420,7 @@ def test_no_raw_codes_on_the_pages(app: TestClient) -> None:
     person.send(text="a person please")
     with get_sessionmaker().begin() as session:
         case_id = new_case(session, full_name="Olena Case").id
-        slot = AppointmentSlot(
-            municipality="example",
-            coordinator_id=anna_id,
-            starts_at=utcnow() + timedelta(days=1),
-            ends_at=utcnow() + timedelta(days=1, minutes=45),
-        )
-        session.add(slot)
-        session.flush()
-        slot_id = slot.id
-    book(
-        get_sessionmaker(),
-        slot_id=slot_id,
-        municipality="example",
-        conversation_id=person.id,
-        case_id=case_id,
-        channel="api",
-        language="uk",
-        details=BookingDetails(BookingPurpose.GUIDANCE, "fi", "uk", "Olena", "040 7654321"),
-        now=utcnow(),
-        actor="test",
-    )
+    book_for_person(person.id, anna_id, days=1, purpose=BookingPurpose.GUIDANCE, case_id=case_id)
     sign_in(app, "anna")
     for language in ("sv", "fi"):
         with get_sessionmaker().begin() as session:
