@@ -237,28 +237,7 @@ def test_queue_filters_and_search(app: TestClient) -> None:
     assert shown("/coordinator/?q=100%25") == set()  # a LIKE wildcard matches itself only
     assert SV["queue_no_match"] in app.get("/coordinator/?q=zzqx").text
     # By the name and phone number of a booking made in the conversation.
-    with get_sessionmaker().begin() as session:
-        slot = AppointmentSlot(
-            municipality="example",
-            coordinator_id=anna_id,
-            starts_at=utcnow() + timedelta(days=2),
-            ends_at=utcnow() + timedelta(days=2, minutes=45),
-        )
-        session.add(slot)
-        session.flush()
-        slot_id = slot.id
-    book(
-        get_sessionmaker(),
-        slot_id=slot_id,
-        municipality="example",
-        conversation_id=waiting.id,
-        case_id=None,
-        channel="api",
-        language="uk",
-        details=BookingDetails(BookingPurpose.PLAN, "fi", "uk", "Olena Kovalenko", "040 7654321"),
-        now=utcnow(),
-        actor="test",
-    )
+    book_for_person(waiting.id, anna_id, days=2, purpose=BookingPurpose.PLAN)
     assert shown("/coordinator/?q=kovalenko") == {waiting.id}
     assert shown("/coordinator/?q=040+7654321") == {waiting.id}
     # Each search is audited, never with its words; the live refreshes are not.
@@ -310,7 +289,7 @@ def book_for_person(
         case_id=case_id,
         channel="api",
         language="uk",
-        details=BookingDetails(purpose, "fi", "uk", "Olena", "040 7654321"),
+        details=BookingDetails(purpose, "fi", "uk", "Olena Kovalenko", "040 7654321"),
         now=utcnow(),
         actor="test",
     )

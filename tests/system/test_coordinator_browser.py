@@ -47,21 +47,28 @@ LAPTOP = {"width": 1280, "height": 800}
 PASSWORD = "a long enough password"
 
 
-@pytest.fixture(scope="module")
-def coordinator(system: RunningSystem) -> str:
+def coordinator_account(
+    system: RunningSystem, username: str, display_name: str, language: str
+) -> str:
+    """A coordinator of the example municipality who signs in with PASSWORD."""
     engine = make_engine(system.database_url)
     with Session(engine) as session, session.begin():
         create_user(
             session,
-            username="anna.browser",
-            display_name="Anna Browser",
+            username=username,
+            display_name=display_name,
             municipality="example",
             role=CoordinatorRole.COORDINATOR,
-            language="sv",
+            language=language,
             password=PASSWORD,
         )
     engine.dispose()
-    return "anna.browser"
+    return username
+
+
+@pytest.fixture(scope="module")
+def coordinator(system: RunningSystem) -> str:
+    return coordinator_account(system, "anna.browser", "Anna Browser", "sv")
 
 
 def sign_in(page: Page, system: RunningSystem, username: str) -> None:
@@ -470,18 +477,7 @@ def test_keyboard_only_take_reply_hand_back(
 def test_finnish_pages_in_words_at_1280(browser: Browser, system: RunningSystem) -> None:
     """A Finnish-speaking coordinator: the queue, a Ukrainian conversation with the
     assistant's answers in Finnish, the cases and the calendar, with words and no codes."""
-    engine = make_engine(system.database_url)
-    with Session(engine) as session, session.begin():
-        create_user(
-            session,
-            username="pekka.browser",
-            display_name="Pekka Browser",
-            municipality="example",
-            role=CoordinatorRole.COORDINATOR,
-            language="fi",
-            password=PASSWORD,
-        )
-    engine.dispose()
+    coordinator_account(system, "pekka.browser", "Pekka Browser", "fi")
     person = Person(system, "uk")
     person.say("так хто ж за мене відповідає, kunta чи työllisyysalue?")
     assert person.say("Хочу поговорити з людиною")["state"] == "waiting"
